@@ -1,0 +1,7 @@
+// Umbrella header: everything a pulse user names.
+#pragma once
+
+#include <pulse/runtime.hpp>
+#include <pulse/spawn.hpp>
+#include <pulse/sync_wait.hpp>
+#include <pulse/task.hpp>

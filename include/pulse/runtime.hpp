@@ -1,0 +1,57 @@
+// pulse::runtime: a set of worker threads that run tasks, and the options it is built from.
+#pragma once
+
+#include <chrono>
+#include <exception>
+#include <functional>
+#include <memory>
+
+namespace pulse {
+
+// An aggregate: designated initializers work, e.g. pulse::runtime{{.workers = 4}}.
+struct runtime_options {
+  // Worker threads. 0 means PULSE_WORKERS if that is set, else one per CPU in the calling thread's
+  // affinity mask (what taskset and cpusets allow), not the machine's CPU count.
+  unsigned workers = 0;
+
+  // How often a worker's heartbeat falls due; must be positive.
+  std::chrono::microseconds heartbeat{100};
+
+  // Called on a worker when a task started with pulse::spawn ends with an exception: there is no
+  // awaiter to rethrow it to. Empty means print the exception to stderr. It must not throw.
+  std::function<void(std::exception_ptr)> on_unhandled_exception{};
+};
+
+namespace detail {
+class runtime_impl;
+}
+
+class runtime {
+public:
+  // Validates the options and starts the workers. Invalid options throw std::invalid_argument
+  // naming the option (or PULSE_WORKERS).
+  explicit runtime(runtime_options options = {});
+
+  // Waits until every task started on this runtime (by sync_wait or spawn) has finished, then joins
+  // the workers. Destroying a runtime from one of its own workers is a fatal error.
+  ~runtime();
+
+  runtime(const runtime&) = delete;
+  runtime& operator=(const runtime&) = delete;
+
+  unsigned worker_count() const noexcept;
+
+  // The options in force, with `workers` resolved to the actual count.
+  const runtime_options& options() const noexcept;
+
+  detail::runtime_impl& impl() noexcept { return *m_impl; }
+
+private:
+  std::unique_ptr<detail::runtime_impl> m_impl;
+};
+
+// The runtime that pulse::sync_wait(task) and pulse::spawn(task) use, started on first use with
+// default options. Lives until the process exits.
+runtime& default_runtime();
+
+}  // namespace pulse

@@ -1,0 +1,202 @@
+// pulse::task<T>: the lazy coroutine type users write.
+//
+// A task does nothing until it is awaited; awaiting it runs it on the awaiting thread by symmetric
+// transfer, and its completion transfers straight back to the awaiter. The awaiter receives the
+// result (a value, a reference or nothing), or the exception that escaped the task.
+// A task owns its coroutine frame: destroying a task destroys the frame, started or not.
+#pragma once
+
+#include <pulse/detail/transfer.hpp>
+
+#include <concepts>
+#include <coroutine>
+#include <exception>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+namespace pulse {
+
+template <typename T = void>
+class task;
+
+namespace detail {
+
+// Throws std::logic_error naming the misuse. Out of line: the cold path stays out of every awaiter.
+[[noreturn]] void throw_task_misuse(const char* message);
+
+class task_promise_base {
+public:
+  std::suspend_always initial_suspend() const noexcept { return {}; }
+
+  struct final_awaiter {
+    bool await_ready() const noexcept { return false; }
+    template <typename Promise>
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> self) const noexcept {
+      return transfer_to(self.promise().m_continuation);
+    }
+    void await_resume() const noexcept {}
+  };
+  final_awaiter final_suspend() const noexcept { return {}; }
+
+  void unhandled_exception() noexcept { m_exception = std::current_exception(); }
+
+  // A task has been started exactly when it has a continuation: the awaiter sets it before the
+  // first resume and nothing clears it.
+  bool started() const noexcept { return static_cast<bool>(m_continuation); }
+  void set_continuation(std::coroutine_handle<> continuation) noexcept { m_continuation = continuation; }
+
+protected:
+  void rethrow_if_failed() const {
+    if (m_exception) {
+      std::rethrow_exception(m_exception);
+    }
+  }
+
+private:
+  std::coroutine_handle<> m_continuation;
+  std::exception_ptr m_exception;
+};
+
+template <typename T>
+class task_promise final : public task_promise_base {
+public:
+  task_promise() noexcept {}
+  task_promise(const task_promise&) = delete;
+  task_promise& operator=(const task_promise&) = delete;
+  ~task_promise() {
+    if (m_has_value) {
+      std::destroy_at(std::addressof(m_value));
+    }
+  }
+
+  task<T> get_return_object() noexcept;
+
+  // U defaults to T so that `co_return {a, b};` builds a T from the braced list.
+  template <typename U = T>
+    requires std::constructible_from<T, U&&>
+  void return_value(U&& value) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
+    std::construct_at(std::addressof(m_value), std::forward<U>(value));
+    m_has_value = true;
+  }
+
+  T take_result() {
+    rethrow_if_failed();
+    return std::move(m_value);
+  }
+
+private:
+  // A union, not std::optional: T need not be default-constructible and no engaged flag is read on
+  // the hot path except here.
+  union {
+    T m_value;
+  };
+  bool m_has_value = false;
+};
+
+template <typename T>
+class task_promise<T&> final : public task_promise_base {
+public:
+  task<T&> get_return_object() noexcept;
+  void return_value(T& value) noexcept { m_value = std::addressof(value); }
+  T& take_result() {
+    rethrow_if_failed();
+    return *m_value;
+  }
+
+private:
+  T* m_value = nullptr;
+};
+
+template <>
+class task_promise<void> final : public task_promise_base {
+public:
+  task<void> get_return_object() noexcept;
+  void return_void() const noexcept {}
+  void take_result() const { rethrow_if_failed(); }
+};
+
+}  // namespace detail
+
+// Lazy, move-only coroutine. [[nodiscard]]: a task that is dropped never runs, which is always a bug.
+template <typename T>
+class [[nodiscard("a pulse::task does nothing until it is awaited")]] task {
+public:
+  using promise_type = detail::task_promise<T>;
+  using value_type = T;
+
+  // An empty task, as left behind by a move; awaiting it is a std::logic_error.
+  task() noexcept = default;
+  task(task&& other) noexcept : m_handle(std::exchange(other.m_handle, {})) {}
+  task& operator=(task&& other) noexcept {
+    if (this != &other) {
+      reset();
+      m_handle = std::exchange(other.m_handle, {});
+    }
+    return *this;
+  }
+  task(const task&) = delete;
+  task& operator=(const task&) = delete;
+  ~task() { reset(); }
+
+  // True while the task holds a coroutine (it was not moved from).
+  explicit operator bool() const noexcept { return static_cast<bool>(m_handle); }
+
+  class [[nodiscard("co_await the awaiter: on its own it does nothing")]] awaiter {
+  public:
+    explicit awaiter(std::coroutine_handle<promise_type> child) noexcept : m_child(child) {}
+    bool await_ready() const noexcept { return false; }
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<> parent) const noexcept {
+      m_child.promise().set_continuation(parent);
+      return detail::transfer_to(m_child);
+    }
+    decltype(auto) await_resume() const { return m_child.promise().take_result(); }
+
+  private:
+    std::coroutine_handle<promise_type> m_child;
+  };
+
+  // Awaiting runs the task once; the result is moved out to the awaiter. A task may be awaited as
+  // an lvalue or an rvalue, but only once: a second await is a std::logic_error, as is awaiting an
+  // empty task.
+  awaiter operator co_await() const {
+    if (!m_handle) {
+      detail::throw_task_misuse("co_await on an empty pulse::task (default-constructed or moved from)");
+    }
+    if (m_handle.promise().started()) {
+      detail::throw_task_misuse("a pulse::task was awaited twice; a task runs once, so keep its result instead");
+    }
+    return awaiter{m_handle};
+  }
+
+private:
+  friend promise_type;
+  explicit task(std::coroutine_handle<promise_type> handle) noexcept : m_handle(handle) {}
+
+  void reset() noexcept {
+    if (m_handle) {
+      std::exchange(m_handle, {}).destroy();
+    }
+  }
+
+  std::coroutine_handle<promise_type> m_handle;
+};
+
+namespace detail {
+
+template <typename T>
+task<T> task_promise<T>::get_return_object() noexcept {
+  return task<T>{std::coroutine_handle<task_promise>::from_promise(*this)};
+}
+
+template <typename T>
+task<T&> task_promise<T&>::get_return_object() noexcept {
+  return task<T&>{std::coroutine_handle<task_promise>::from_promise(*this)};
+}
+
+inline task<void> task_promise<void>::get_return_object() noexcept {
+  return task<void>{std::coroutine_handle<task_promise>::from_promise(*this)};
+}
+
+}  // namespace detail
+}  // namespace pulse
