@@ -1,0 +1,35 @@
+// pulse tasks, awaited one after the other (no fork): the floor cost of a coroutine call, which
+// fork-join and pcall are measured against.
+#include "fib/fib.hpp"
+
+#include <pulse/pulse.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <stdexcept>
+
+namespace {
+
+pulse::task<long> fib(int n) {
+  if (n < 2) {
+    co_return n;
+  }
+  const long a = co_await fib(n - 1);
+  const long b = co_await fib(n - 2);
+  co_return a + b;
+}
+
+void fib_pulse_await(benchmark::State& state) {
+  pulse::runtime rt{{.workers = 1}};
+  for (auto _ : state) {
+    const long result = pulse::sync_wait(rt, fib(pulse_bench::fib_n));
+    if (result != pulse_bench::fib_expected) {
+      throw std::logic_error("fib_pulse_await: wrong result");
+    }
+    benchmark::DoNotOptimize(result);
+  }
+}
+
+}  // namespace
+
+BENCHMARK(fib_pulse_await)->Unit(benchmark::kMillisecond);

@@ -1,0 +1,40 @@
+# shellcheck shell=bash disable=SC2034 # (the package lists are used by the sourcing scripts)
+# Sourced by scripts/demo and scripts/test: the Debian packages each needs, and a function that
+# installs the missing ones. A fresh machine keeps nothing installed by hand, so every entry
+# point installs what it uses rather than assuming an earlier session did.
+
+# Everything the release preset configures and builds: toolchain, pulse's own dependencies, and
+# what its tests (Catch2) and benchmarks (Google Benchmark, oneTBB) link against.
+PULSE_DEMO_PACKAGES="cmake ninja-build pkg-config g++ liburing-dev libhwloc-dev libfmt-dev catch2 libbenchmark-dev libtbb-dev"
+# Plus what only the full test matrix needs: clang-19 with its sanitizer runtimes and lld for the
+# asan/tsan presets, and the extra libraries and tools the test suite uses.
+PULSE_TEST_PACKAGES="$PULSE_DEMO_PACKAGES clang-19 libclang-rt-19-dev lld-19 relacy-dev libseccomp-dev util-linux"
+
+# pulse_require_packages PKG...: installs whichever of PKG... dpkg does not list as installed.
+# Without root it cannot, so it prints the command to run and exits the calling script.
+pulse_require_packages() {
+  local pkg missing=()
+  for pkg in "$@"; do
+    if [[ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" != "install ok installed" ]]; then
+      missing+=("$pkg")
+    fi
+  done
+  if ((${#missing[@]} == 0)); then
+    return 0
+  fi
+
+  if ((EUID != 0)); then
+    echo "pulse: missing Debian packages; run this as root, then try again:" >&2
+    echo "apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+
+  echo "pulse: installing ${missing[*]}" >&2
+  # A failed refresh (e.g. one unreachable mirror) is not fatal by itself: the install below
+  # may still succeed from the existing lists, and fails loudly if it cannot.
+  apt-get update || echo "pulse: warning: apt-get update failed; trying the install anyway" >&2
+  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"; then
+    echo "pulse: ERROR: could not install: ${missing[*]}" >&2
+    exit 1
+  fi
+}
