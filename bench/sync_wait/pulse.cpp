@@ -19,4 +19,4 @@ void sync_wait_round_trip(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(sync_wait_round_trip)->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond);
+BENCHMARK(sync_wait_round_trip)->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond)->UseRealTime();
