@@ -1,24 +1,28 @@
 // Symmetric transfer with a bounded stack on every compiler.
 //
 // Awaiting a task resumes it by returning its handle from await_suspend ("symmetric transfer").
-// The standard lets that be a tail call, and clang and optimised GCC make it one, so a loop of
-// a million co_awaits of tasks that complete at once runs in constant stack. GCC 12 makes it a
-// nested call below -O2 and under ASan/TSan, and such a loop overflows the stack.
+// The standard lets that be a tail call, and clang makes it one at every optimisation level, so a
+// loop of a million co_awaits of tasks that complete at once runs in constant stack. GCC 12 makes it
+// a tail call only at -O2 and above without sanitizers, and its preprocessor cannot tell -O1 or -Og
+// from -O2; elsewhere each transfer nests two frames deeper, and such a loop overflows the stack.
 //
-// In those builds every transfer goes through a per-thread trampoline instead: await_suspend
-// parks the next handle in a thread-local slot and returns noop_coroutine(), the current resume()
-// returns, and the trampoline loop at the bottom of the thread (detail::resume) resumes the parked
-// handle. Each transfer then costs a call into the library, which only these builds pay.
+// So with GCC (PULSE_BOUNDED_TRANSFER) every transfer first compares the stack pointer with a
+// per-thread floor. Above it, the transfer is an ordinary symmetric transfer (a tail call where GCC
+// makes one, and then the stack never reaches the floor). Below it, the next handle is parked in the
+// thread's trampoline and await_suspend returns noop_coroutine(): every nested resume() returns,
+// the stack unwinds to the trampoline loop at the bottom of the thread (detail::resume), and that
+// loop resumes the parked handle. The check is a thread-local load and a compare.
 //
-// Override with -DPULSE_BOUNDED_TRANSFER=1 where the compiler's tail calls are in doubt (GCC at
-// -O1 or -Og, which this test cannot see from the preprocessor).
+// GCC reads thread_locals afresh after a coroutine resumes on another thread (checked at -O0 to
+// -O3); clang may not (llvm #47179), which is one more reason clang never takes this path.
+// Define PULSE_BOUNDED_TRANSFER=0 to drop the check with GCC when tail calls are guaranteed.
 #pragma once
 
 #include <coroutine>
+#include <cstdint>
 
 #ifndef PULSE_BOUNDED_TRANSFER
-#  if defined(__GNUC__) && !defined(__clang__) && \
-      (!defined(__OPTIMIZE__) || defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__))
+#  if defined(__GNUC__) && !defined(__clang__)
 #    define PULSE_BOUNDED_TRANSFER 1
 #  else
 #    define PULSE_BOUNDED_TRANSFER 0
@@ -26,6 +30,10 @@
 #endif
 
 namespace pulse::detail {
+
+// The lowest stack address transfers may nest down to on this thread; 0 where no trampoline runs
+// (then nothing can be parked, and transfers are always direct). Set by detail::resume.
+inline thread_local std::uintptr_t t_transfer_stack_floor = 0;
 
 // Parks `next` in this thread's trampoline and returns noop_coroutine(); with no trampoline
 // running on this thread it returns `next` itself (a plain symmetric transfer).
@@ -38,10 +46,11 @@ void resume(std::coroutine_handle<> handle) noexcept;
 // What an await_suspend returns to hand the thread to `next`.
 [[gnu::always_inline]] inline std::coroutine_handle<> transfer_to(std::coroutine_handle<> next) noexcept {
 #if PULSE_BOUNDED_TRANSFER
-  return defer_to_trampoline(next);
-#else
-  return next;
+  if (reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0)) < t_transfer_stack_floor) [[unlikely]] {
+    return defer_to_trampoline(next);
+  }
 #endif
+  return next;
 }
 
 }  // namespace pulse::detail
