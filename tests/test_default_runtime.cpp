@@ -1,7 +1,9 @@
 // The default runtime: started on first use, sized from the affinity mask or PULSE_WORKERS.
 // Covers: the worker count with no PULSE_WORKERS; and, through hidden tags that CTest runs in their
 // own process: one worker under `taskset -c 0` ([taskset]), PULSE_WORKERS=3 ([env-3]), and a bad
-// PULSE_WORKERS making sync_wait throw invalid_argument naming it, on every call ([env-bad]).
+// PULSE_WORKERS making sync_wait throw invalid_argument naming it, on every call ([env-bad]); and
+// std::exit called from inside a task ending the process normally ([exit-in-task]), although the
+// exit handler that drains the default runtime then runs on one of its workers.
 #include <pulse/pulse.hpp>
 
 #include <catch2/catch.hpp>
@@ -49,6 +51,16 @@ TEST_CASE("a bad PULSE_WORKERS is an invalid_argument from sync_wait, every time
                                         "number from 1 to " +
                                         std::to_string(std::max(256U, 64U * cpus_in_affinity_mask()))));
   }
+}
+
+pulse::task<int> exit_from_task() {
+  std::exit(0);
+  co_return 1;
+}
+
+TEST_CASE("std::exit inside a task ends the process normally", "[.][exit-in-task]") {
+  pulse::sync_wait(exit_from_task());
+  FAIL("std::exit returned");
 }
 
 }  // namespace

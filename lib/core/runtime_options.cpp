@@ -36,7 +36,7 @@ runtime_options resolve_options(runtime_options options) {
     throw std::invalid_argument(fmt::format(
         "pulse::runtime_options::heartbeat must be positive; got {}us", options.heartbeat.count()));
   }
-  const unsigned allowed_cpus = allowed_cpu_count();
+  const unsigned allowed_cpus = cpu_mask::of_process().count();
   const unsigned limit = max_workers(allowed_cpus);
   if (options.workers == 0) {
     const char* from_environment = std::getenv("PULSE_WORKERS");

@@ -1,30 +1,45 @@
 #include "topo/affinity.hpp"
 
 #include <cerrno>
-#include <sched.h>
+#include <unistd.h>
 
 namespace pulse::detail {
 
-unsigned allowed_cpu_count() noexcept {
+cpu_mask cpu_mask::of_process() {
+  cpu_mask mask;
   // The kernel's mask may be larger than a cpu_set_t (more than 1024 CPUs possible): grow the set
   // until sched_getaffinity stops answering EINVAL.
   for (int cpus = 1024; cpus <= (1 << 20); cpus *= 2) {
-    cpu_set_t* set = CPU_ALLOC(cpus);
-    if (set == nullptr) {
+    std::shared_ptr<cpu_set_t> set(CPU_ALLOC(cpus), release{});
+    if (!set) {
       break;
     }
     const std::size_t bytes = CPU_ALLOC_SIZE(cpus);
-    if (sched_getaffinity(0, bytes, set) == 0) {
-      const int count = CPU_COUNT_S(bytes, set);
-      CPU_FREE(set);
-      return count > 0 ? static_cast<unsigned>(count) : 1U;
+    if (sched_getaffinity(getpid(), bytes, set.get()) == 0) {
+      mask.m_set = std::move(set);
+      mask.m_bytes = bytes;
+      return mask;
     }
-    CPU_FREE(set);
     if (errno != EINVAL) {
       break;
     }
   }
-  return 1U;
+  return mask;  // unknown: count() says 1 and apply does nothing
+}
+
+unsigned cpu_mask::count() const noexcept {
+  if (!m_set) {
+    return 1U;
+  }
+  const int count = CPU_COUNT_S(m_bytes, m_set.get());
+  return count > 0 ? static_cast<unsigned>(count) : 1U;
+}
+
+void cpu_mask::apply_to_calling_thread() const noexcept {
+  if (m_set) {
+    // A failure (a CPU went offline since) leaves the inherited mask: still correct, just narrower.
+    sched_setaffinity(0, m_bytes, m_set.get());
+  }
 }
 
 }  // namespace pulse::detail
