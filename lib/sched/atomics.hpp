@@ -1,0 +1,58 @@
+// The atomics the lock-free structures are written against. std_atomics is what pulse runs;
+// the Relacy model test (tests/model/) supplies a policy of the same shape backed by rl::atomic,
+// so the algorithm text that ships is the text that is model-checked.
+//
+// PULSE_FENCE_FREE_ATOMICS: ThreadSanitizer does not model std::atomic_thread_fence and reports
+// races that the fences exclude. TSan builds therefore use the fence-free formulation of each
+// algorithm (the ordering a fence supplied moves onto the neighbouring operations, which is never
+// weaker); see each structure's header comment for the exact substitution.
+#pragma once
+
+#include <atomic>
+
+#ifndef PULSE_FENCE_FREE_ATOMICS
+#  if defined(__SANITIZE_THREAD__)
+#    define PULSE_FENCE_FREE_ATOMICS 1
+#  elif defined(__has_feature)
+#    if __has_feature(thread_sanitizer)
+#      define PULSE_FENCE_FREE_ATOMICS 1
+#    endif
+#  endif
+#endif
+#ifndef PULSE_FENCE_FREE_ATOMICS
+#  define PULSE_FENCE_FREE_ATOMICS 0
+#endif
+
+namespace pulse::detail {
+
+struct std_atomics {
+  template <typename T>
+  using atomic = std::atomic<T>;
+
+  static constexpr bool fence_free = PULSE_FENCE_FREE_ATOMICS != 0;
+
+  template <typename T>
+  static T load(const atomic<T>& a, std::memory_order order) noexcept {
+    return a.load(order);
+  }
+  template <typename T>
+  static void store(atomic<T>& a, T value, std::memory_order order) noexcept {
+    a.store(value, order);
+  }
+  template <typename T>
+  static bool compare_exchange_strong(atomic<T>& a, T& expected, T desired, std::memory_order success,
+                                      std::memory_order failure) noexcept {
+    return a.compare_exchange_strong(expected, desired, success, failure);
+  }
+  template <typename T>
+  static T fetch_add(atomic<T>& a, T value, std::memory_order order) noexcept {
+    return a.fetch_add(value, order);
+  }
+  template <typename T>
+  static T fetch_sub(atomic<T>& a, T value, std::memory_order order) noexcept {
+    return a.fetch_sub(value, order);
+  }
+  static void fence(std::memory_order order) noexcept { std::atomic_thread_fence(order); }
+};
+
+}  // namespace pulse::detail
