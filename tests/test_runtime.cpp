@@ -4,7 +4,7 @@
 // affinity mask or PULSE_WORKERS; the destructor finishing all spawned work, including work spawned
 // by spawned tasks; exceptions from spawned tasks reaching on_unhandled_exception (and a throwing
 // handler not taking the process down); 200 runtimes created and destroyed; an idle runtime using
-// no CPU.
+// no CPU; a runtime created on a pinned thread still sized from, and running on, the process's CPUs.
 #include <pulse/pulse.hpp>
 
 #include <catch2/catch.hpp>
@@ -229,6 +229,47 @@ TEST_CASE("an idle runtime uses no CPU", "[runtime][idle]") {
   std::this_thread::sleep_for(500ms);
   const double used = process_cpu_seconds() - before;
   CHECK(used < 0.05);
+}
+
+}  // namespace
+
+namespace {
+
+unsigned cpus_of_calling_thread() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  sched_getaffinity(0, sizeof set, &set);
+  return static_cast<unsigned>(CPU_COUNT(&set));
+}
+
+pulse::task<unsigned> worker_cpu_count() { co_return cpus_of_calling_thread(); }
+
+TEST_CASE("a runtime created on a pinned thread uses the process's CPUs", "[runtime][affinity]") {
+  const unsigned process_cpus = cpus_in_affinity_mask();
+  unsigned workers = 0;
+  unsigned worker_cpus = 0;
+  unsigned creator_cpus = 0;
+  std::thread creator([&] {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    sched_getaffinity(0, sizeof one, &one);
+    int first = 0;
+    while (!CPU_ISSET(first, &one)) {
+      ++first;
+    }
+    CPU_ZERO(&one);
+    CPU_SET(first, &one);
+    sched_setaffinity(0, sizeof one, &one);
+    creator_cpus = cpus_of_calling_thread();
+    scoped_pulse_workers unset{nullptr};
+    pulse::runtime rt;
+    workers = rt.worker_count();
+    worker_cpus = pulse::sync_wait(rt, worker_cpu_count());
+  });
+  creator.join();
+  CHECK(creator_cpus == 1);
+  CHECK(workers == process_cpus);
+  CHECK(worker_cpus == process_cpus);
 }
 
 }  // namespace

@@ -18,7 +18,8 @@ struct runtime_options {
   std::chrono::microseconds heartbeat{100};
 
   // Called on a worker when a task started with pulse::spawn ends with an exception: there is no
-  // awaiter to rethrow it to. Empty means print the exception to stderr. It must not throw.
+  // awaiter to rethrow it to. Empty means print the exception to stderr. Several workers may call
+  // it at once, so it must be thread-safe; an exception it throws is reported and dropped.
   std::function<void(std::exception_ptr)> on_unhandled_exception{};
 };
 
@@ -51,7 +52,9 @@ private:
 };
 
 // The runtime that pulse::sync_wait(task) and pulse::spawn(task) use, started on first use with
-// default options. Lives until the process exits.
+// default options. At exit (std::exit or returning from main) it finishes its tasks and joins its
+// workers; after that, sync_wait and spawn on it are a std::logic_error. Its memory is never freed,
+// so objects destroyed later at exit can still reach it safely.
 runtime& default_runtime();
 
 }  // namespace pulse

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
@@ -14,79 +15,70 @@ namespace pulse {
 namespace detail {
 
 runtime_impl::runtime_impl(runtime& facade, runtime_options resolved)
-    : m_facade(facade), m_options(std::move(resolved)) {
+    : m_facade(facade), m_options(std::move(resolved)), m_idle(m_options.workers) {
   m_workers.reserve(m_options.workers);
+  // Every worker exists before any starts: thieves index the whole vector.
+  for (unsigned index = 0; index < m_options.workers; ++index) {
+    m_workers.push_back(std::make_unique<worker>(*this, index));
+  }
   try {
-    for (unsigned index = 0; index < m_options.workers; ++index) {
-      m_workers.push_back(std::make_unique<worker>(*this, index));
-      m_workers.back()->start();
+    for (auto& each : m_workers) {
+      each->start();
     }
   } catch (...) {
     // Thread creation failed part way (EAGAIN): stop the workers already running.
-    {
-      std::lock_guard lock(m_mutex);
-      m_stopping = true;
-    }
-    m_work_available.notify_all();
-    for (auto& started : m_workers) {
-      started->join();
-    }
+    shutdown();
     throw;
   }
 }
 
-runtime_impl::~runtime_impl() {
+runtime_impl::~runtime_impl() { shutdown(); }
+
+void runtime_impl::shutdown() noexcept {
   if (is_own_worker(current_worker())) {
     // Joining would wait for the calling thread itself. A destructor cannot throw, so say so plainly.
     std::fputs("pulse: a runtime was destroyed from one of its own workers; that would deadlock\n", stderr);
     std::abort();
   }
-  {
-    std::lock_guard lock(m_mutex);
-    m_stopping = true;
-  }
-  m_work_available.notify_all();
+  // seq_cst, then wake_all under the idle mutex: a worker parking now either is on the idle stack
+  // when wake_all runs, or takes the mutex after it and then sees m_stopping in its last look.
+  m_stopping.store(true, std::memory_order_seq_cst);
+  m_idle.wake_all();
   for (auto& each : m_workers) {
     each->join();
   }
 }
 
 void runtime_impl::submit_root(std::coroutine_handle<> root) {
-  {
-    std::lock_guard lock(m_mutex);
-    // Once shutdown has begun, only the runtime's own tasks may add work: they are part of what
-    // the destructor waits for. Anyone else would race with the workers exiting.
-    if (m_stopping && !is_own_worker(current_worker())) {
-      throw std::logic_error("pulse: a task was submitted to a runtime that is being destroyed");
-    }
-    ++m_live_roots;
-    m_queue.push_back(root);
+  // Counted before it is queued, so no worker sees "finished" while it waits in the queue.
+  m_live_roots.fetch_add(1, std::memory_order_seq_cst);
+  // Once shutdown has begun, only the runtime's own tasks may add work: they are part of what
+  // the destructor waits for. Anyone else would race with the workers exiting.
+  if (m_stopping.load(std::memory_order_seq_cst) && !is_own_worker(current_worker())) {
+    root_finished();
+    throw std::logic_error("pulse: a task was submitted to a runtime that is being destroyed");
   }
-  m_work_available.notify_one();
+  try {
+    m_injection.push(root);
+  } catch (...) {
+    root_finished();  // not queued after all (bad_alloc in the overflow list)
+    throw;
+  }
+  m_idle.notify_injected();
 }
 
 void runtime_impl::root_finished() noexcept {
-  bool last_at_shutdown = false;
-  {
-    std::lock_guard lock(m_mutex);
-    --m_live_roots;
-    last_at_shutdown = m_stopping && m_live_roots == 0;
-  }
-  if (last_at_shutdown) {
-    m_work_available.notify_all();
+  // acq_rel: the root's work happens before a worker that sees zero live roots exits.
+  if (m_live_roots.fetch_sub(1, std::memory_order_acq_rel) == 1 && m_stopping.load(std::memory_order_seq_cst)) {
+    m_idle.wake_all();
   }
 }
 
-std::coroutine_handle<> runtime_impl::wait_for_work() {
-  std::unique_lock lock(m_mutex);
-  // The queue is checked first: work queued before shutdown still runs.
-  m_work_available.wait(lock, [this] { return !m_queue.empty() || (m_stopping && m_live_roots == 0); });
-  if (m_queue.empty()) {
-    return {};
+bool runtime_impl::work_visible() const noexcept {
+  if (!m_injection.looks_empty()) {
+    return true;
   }
-  const std::coroutine_handle<> next = m_queue.front();
-  m_queue.pop_front();
-  return next;
+  return std::any_of(m_workers.begin(), m_workers.end(), [](const auto& each) { return !each->looks_idle(); });
 }
 
 void runtime_impl::report_unhandled_exception(std::exception_ptr error) const noexcept {
@@ -117,25 +109,44 @@ void throw_if_on_worker(const char* operation) {
   }
 }
 
-void submit_root(runtime& target, std::coroutine_handle<> root) { target.impl().submit_root(root); }
+void submit_root(runtime_impl& target, std::coroutine_handle<> root) { target.submit_root(root); }
 
-void root_finished(runtime& target) noexcept { target.impl().root_finished(); }
+void root_finished(runtime_impl& target) noexcept { target.root_finished(); }
 
 }  // namespace detail
 
 runtime::runtime(runtime_options options)
     : m_impl(std::make_unique<detail::runtime_impl>(*this, detail::resolve_options(std::move(options)))) {}
 
-runtime::~runtime() = default;
+runtime::~runtime() { m_impl->shutdown(); }
 
 unsigned runtime::worker_count() const noexcept { return m_impl->worker_count(); }
 
 const runtime_options& runtime::options() const noexcept { return m_impl->options(); }
 
+namespace {
+
+runtime* g_default_runtime = nullptr;
+
+void finish_default_runtime() noexcept {
+  // std::exit called from a task runs this on a worker, which cannot join itself: then the
+  // workers simply end with the process.
+  detail::runtime_impl& impl = g_default_runtime->impl();
+  if (!impl.is_own_worker(detail::current_worker())) {
+    impl.shutdown();
+  }
+}
+
+}  // namespace
+
 runtime& default_runtime() {
-  // A function-local static: started on first use, thread-safe, and if PULSE_WORKERS is invalid
-  // the exception reaches the caller and the next call tries again.
-  static runtime instance{};
+  // Started on first use (thread-safe; if PULSE_WORKERS is invalid the exception reaches the
+  // caller and the next call tries again), drained by an atexit handler, never freed.
+  static runtime& instance = []() -> runtime& {
+    g_default_runtime = new runtime{};
+    std::atexit(finish_default_runtime);
+    return *g_default_runtime;
+  }();
   return instance;
 }
 

@@ -1,22 +1,19 @@
-// The runtime behind pulse::runtime: its workers, the queue of runnable coroutines, and the count
-// of live roots that shutdown waits for.
-//
-// Scheduling here is one shared queue under a mutex; the work-stealing scheduler replaces the
-// queue (per-worker deques plus an injection queue) behind the same three calls: submit_root,
-// wait_for_work and root_finished.
+// The runtime behind pulse::runtime: its workers, the injection queue that work from outside
+// arrives on, the idle-worker protocol, and the count of live roots that shutdown waits for.
 #pragma once
 
 #include "core/worker.hpp"
+#include "sched/idle_workers.hpp"
+#include "sched/injection_queue.hpp"
+#include "topo/affinity.hpp"
 
 #include <pulse/runtime.hpp>
 
-#include <condition_variable>
+#include <atomic>
 #include <coroutine>
 #include <cstddef>
-#include <deque>
 #include <exception>
 #include <memory>
-#include <mutex>
 #include <vector>
 
 namespace pulse::detail {
@@ -34,29 +31,43 @@ public:
   runtime& facade() const noexcept { return m_facade; }
   const runtime_options& options() const noexcept { return m_options; }
   unsigned worker_count() const noexcept { return static_cast<unsigned>(m_workers.size()); }
+  worker& worker_at(unsigned index) const noexcept { return *m_workers[index]; }
+  idle_workers& idle() noexcept { return m_idle; }
+  const cpu_mask& cpus() const noexcept { return m_cpus; }
+  injection_queue<std::coroutine_handle<>>& injection() noexcept { return m_injection; }
 
-  // True when the calling thread is one of this runtime's workers.
+  // True when `candidate` is one of this runtime's workers.
   bool is_own_worker(const worker* candidate) const noexcept { return candidate != nullptr && &candidate->owner() == this; }
 
-  // Queues a root coroutine (the bottom of a sync_wait or spawn) and counts it as live.
+  // Finishes every live root, then stops and joins the workers. Idempotent. ~runtime calls it
+  // before any member is destroyed, because the last roots still reach this object.
+  void shutdown() noexcept;
+
+  // Queues a root coroutine (the bottom of a sync_wait or spawn) and counts it as live until
+  // root_finished(). Throws std::logic_error once shutdown has begun, unless the caller is one of
+  // this runtime's own workers (their roots are part of what shutdown waits for).
   void submit_root(std::coroutine_handle<> root);
   void root_finished() noexcept;
 
-  // The next coroutine to run; blocks while there is none. Null tells the worker to exit: the
-  // runtime is shutting down and no root is live.
-  std::coroutine_handle<> wait_for_work();
+  bool has_live_roots() const noexcept { return m_live_roots.load(std::memory_order_acquire) != 0; }
+  // Workers exit when this becomes true: shutdown has begun and no root is live.
+  bool finished() const noexcept {
+    return m_stopping.load(std::memory_order_acquire) && m_live_roots.load(std::memory_order_acquire) == 0;
+  }
+  // Whether any queue looks non-empty; for a parking worker's last look.
+  bool work_visible() const noexcept;
 
   void report_unhandled_exception(std::exception_ptr error) const noexcept;
 
 private:
   runtime& m_facade;  // the pulse::runtime that owns this, for spawn() from a worker
   runtime_options m_options;
+  cpu_mask m_cpus = cpu_mask::of_process();
 
-  std::mutex m_mutex;
-  std::condition_variable m_work_available;
-  std::deque<std::coroutine_handle<>> m_queue;
-  std::size_t m_live_roots = 0;
-  bool m_stopping = false;
+  injection_queue<std::coroutine_handle<>> m_injection;
+  idle_workers m_idle;
+  std::atomic<std::size_t> m_live_roots{0};
+  std::atomic<bool> m_stopping{false};
 
   std::vector<std::unique_ptr<worker>> m_workers;
 };

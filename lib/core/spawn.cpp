@@ -9,11 +9,12 @@ namespace pulse {
 namespace {
 
 detail::root_task spawned_root(runtime& target, task<void> work) {
+  detail::runtime_impl& impl = target.impl();  // the last roots finish while ~runtime drains
   try {
     task<void> owned = std::move(work);
     co_await std::move(owned);
   } catch (...) {
-    target.impl().report_unhandled_exception(std::current_exception());
+    impl.report_unhandled_exception(std::current_exception());
   }
 }
 

@@ -1,6 +1,7 @@
 #include "core/worker.hpp"
 
 #include "core/runtime_impl.hpp"
+#include "sched/cpu_relax.hpp"
 
 #include <pulse/detail/transfer.hpp>
 
@@ -8,12 +9,31 @@
 
 #include <pthread.h>
 
+#include <algorithm>
+#include <chrono>
+
 namespace pulse::detail {
 namespace {
+
 thread_local worker* t_current_worker = nullptr;
+
+// Searching: rounds of (injection queue, every victim once), with exponential pause between
+// rounds. About 50 us in all here: longer than a cross-CPU wake-up (~15 us), so a worker that
+// will get work soon rarely pays for a park, and short enough not to burn a core when idle.
+constexpr int search_rounds = 24;
+constexpr int max_pause_shift = 7;
+
+// A parked worker sleeps with a timeout while tasks are live (a missed notify_pushed is then
+// recovered within the timeout), growing from 1 ms to 128 ms; with nothing live it sleeps until woken.
+constexpr std::chrono::milliseconds first_park_timeout{1};
+constexpr std::chrono::milliseconds longest_park_timeout{128};
+
 }  // namespace
 
 worker* current_worker() noexcept { return t_current_worker; }
+
+worker::worker(runtime_impl& owner, unsigned index) noexcept
+    : m_owner(owner), m_index(index), m_random(0x853C49E6748FEA9BULL * (index + 1)) {}
 
 void worker::start() {
   m_thread = std::thread([this] { run(); });
@@ -25,14 +45,87 @@ void worker::join() {
   }
 }
 
+void worker::publish(std::coroutine_handle<> continuation) {
+  m_deque.push(continuation);
+  m_owner.idle().notify_pushed();
+}
+
+std::coroutine_handle<> worker::reclaim() noexcept {
+  const auto taken = m_deque.pop();
+  return taken ? taken.value : std::coroutine_handle<>{};
+}
+
+bool worker::find_work(std::coroutine_handle<>& next) noexcept {
+  if (const auto own = m_deque.pop()) {
+    next = own.value;
+    return true;
+  }
+  return m_owner.injection().try_pop(next);
+}
+
+bool worker::steal(std::coroutine_handle<>& next) noexcept {
+  return for_each_victim(m_index, m_owner.worker_count(), m_random, [&](unsigned victim) {
+    const auto taken = m_owner.worker_at(victim).steal_from();
+    if (taken) {
+      next = taken.value;
+    }
+    return static_cast<bool>(taken);
+  });
+}
+
+bool worker::search(std::coroutine_handle<>& next) noexcept {
+  for (int round = 0; round < search_rounds; ++round) {
+    if (m_owner.injection().try_pop(next) || steal(next)) {
+      return true;
+    }
+    const int pauses = 1 << std::min(round, max_pause_shift);
+    for (int i = 0; i < pauses; ++i) {
+      cpu_relax();
+    }
+  }
+  return false;
+}
+
 void worker::run() noexcept {
   t_current_worker = this;
+  m_owner.cpus().apply_to_calling_thread();
   // Names show in top, gdb and perf; the kernel keeps at most 15 characters.
   const std::string name = fmt::format("pulse-w{}", m_index);
   pthread_setname_np(pthread_self(), name.c_str());
 
-  while (std::coroutine_handle<> next = m_owner.wait_for_work()) {
-    resume(next);
+  idle_workers& idle = m_owner.idle();
+  std::chrono::milliseconds park_timeout = first_park_timeout;
+  bool counted_as_searching = false;  // true after a wake-up: the waker counted us
+  std::coroutine_handle<> next;
+  while (true) {
+    if (!counted_as_searching && find_work(next)) {
+      resume(next);
+      continue;
+    }
+    if (!counted_as_searching) {
+      idle.start_searching();
+    }
+    counted_as_searching = false;
+    if (search(next)) {
+      idle.found_work();
+      park_timeout = first_park_timeout;
+      resume(next);
+      continue;
+    }
+    idle.stop_searching();
+    if (m_owner.finished()) {
+      break;
+    }
+    const bool live = m_owner.has_live_roots();
+    const auto reason = idle.park(
+        m_index, [this] { return m_owner.work_visible() || m_owner.finished(); },
+        live ? park_timeout : std::chrono::milliseconds{0});
+    if (reason == idle_workers::wake_reason::notified) {
+      counted_as_searching = true;
+      park_timeout = first_park_timeout;
+    } else if (reason == idle_workers::wake_reason::timed_out && live) {
+      park_timeout = std::min(park_timeout * 2, longest_park_timeout);
+    }
   }
   t_current_worker = nullptr;
 }

@@ -1,6 +1,12 @@
-// A worker: one thread of a runtime, running whatever the runtime's scheduler hands it.
+// A worker: one thread of a runtime, with its own work-stealing deque. It runs what it pops from
+// its deque, then what arrives in the runtime's injection queue, then what it steals; with nothing
+// anywhere it searches for a while and then parks (lib/sched/idle_workers.hpp).
 #pragma once
 
+#include "sched/chase_lev_deque.hpp"
+#include "sched/victim_order.hpp"
+
+#include <coroutine>
 #include <thread>
 
 namespace pulse::detail {
@@ -9,7 +15,7 @@ class runtime_impl;
 
 class worker {
 public:
-  worker(runtime_impl& owner, unsigned index) noexcept : m_owner(owner), m_index(index) {}
+  worker(runtime_impl& owner, unsigned index) noexcept;
   worker(const worker&) = delete;
   worker& operator=(const worker&) = delete;
 
@@ -19,11 +25,27 @@ public:
   runtime_impl& owner() const noexcept { return m_owner; }
   unsigned index() const noexcept { return m_index; }
 
+  // The continuation-publication seam: how a fork makes its not-yet-started part available to
+  // thieves, and takes it back if none took it. Owner thread only. Eager for now: every publish is
+  // a push onto the deque; the heartbeat policy makes publication lazy behind the same two calls.
+  void publish(std::coroutine_handle<> continuation);
+  // The most recently published continuation if it is still here, else null (a thief took it).
+  std::coroutine_handle<> reclaim() noexcept;
+
+  // For thieves and idle checks.
+  take_result<std::coroutine_handle<>> steal_from() noexcept { return m_deque.steal(); }
+  bool looks_idle() const noexcept { return m_deque.looks_empty(); }
+
 private:
   void run() noexcept;
+  bool find_work(std::coroutine_handle<>& next) noexcept;
+  bool steal(std::coroutine_handle<>& next) noexcept;
+  bool search(std::coroutine_handle<>& next) noexcept;
 
   runtime_impl& m_owner;
-  unsigned m_index;
+  const unsigned m_index;
+  chase_lev_deque<std::coroutine_handle<>> m_deque;
+  fast_random m_random;
   std::thread m_thread;
 };
 

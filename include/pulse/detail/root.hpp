@@ -24,10 +24,11 @@ private:
   std::atomic<std::uint32_t> m_state{0};
 };
 
-// Runtime entry points used by the templates below; defined in lib/core.
+// Runtime entry points used by the templates below; defined in lib/core. Roots hold the
+// runtime_impl, not the pulse::runtime: the last roots finish while ~runtime is draining.
 void throw_if_on_worker(const char* operation);
-void submit_root(runtime& target, std::coroutine_handle<> root);
-void root_finished(runtime& target) noexcept;
+void submit_root(runtime_impl& target, std::coroutine_handle<> root);
+void root_finished(runtime_impl& target) noexcept;
 
 class [[nodiscard]] root_task {
 public:
@@ -36,9 +37,10 @@ public:
     // The promise reads its runtime and event from the coroutine's parameters:
     // (runtime&, task) for spawn, (runtime&, task, result&) for sync_wait.
     template <typename Task>
-    promise_type(runtime& target, Task&) noexcept : m_runtime(&target) {}
+    promise_type(runtime& target, Task&) noexcept : m_runtime(&target.impl()) {}
     template <typename Task, typename Result>
-    promise_type(runtime& target, Task&, Result& result) noexcept : m_runtime(&target), m_event(&result.event) {}
+    promise_type(runtime& target, Task&, Result& result) noexcept
+        : m_runtime(&target.impl()), m_event(&result.event) {}
 
     root_task get_return_object() noexcept { return root_task{std::coroutine_handle<promise_type>::from_promise(*this)}; }
     std::suspend_always initial_suspend() const noexcept { return {}; }
@@ -46,7 +48,7 @@ public:
     struct final_awaiter {
       bool await_ready() const noexcept { return false; }
       void await_suspend(std::coroutine_handle<promise_type> self) const noexcept {
-        runtime& target = *self.promise().m_runtime;
+        runtime_impl& target = *self.promise().m_runtime;
         sync_event* event = self.promise().m_event;
         self.destroy();  // before the runtime or the caller hears of it: nothing outlives a root
         root_finished(target);
@@ -63,7 +65,7 @@ public:
     void unhandled_exception() const noexcept { std::terminate(); }
 
   private:
-    runtime* m_runtime;
+    runtime_impl* m_runtime;
     sync_event* m_event = nullptr;
   };
 
@@ -79,7 +81,7 @@ public:
 
   // Hands the frame to `target`, which resumes it once; from then on the frame frees itself.
   void submit_to(runtime& target) {
-    submit_root(target, m_handle);
+    submit_root(target.impl(), m_handle);
     m_handle = {};
   }
 

@@ -1,0 +1,93 @@
+#include "sched/idle_workers.hpp"
+
+#include "sched/futex.hpp"
+
+#include <algorithm>
+#include <ctime>
+
+namespace pulse::detail {
+namespace {
+constexpr std::uint32_t armed = 0;
+std::uint32_t word_for(idle_workers::wake_reason reason) { return static_cast<std::uint32_t>(reason) + 1; }
+idle_workers::wake_reason reason_of(std::uint32_t word) { return static_cast<idle_workers::wake_reason>(word - 1); }
+}  // namespace
+
+idle_workers::idle_workers(unsigned workers) : m_slots(std::make_unique<slot[]>(workers)) { m_stack.reserve(workers); }
+
+void idle_workers::found_work() noexcept {
+  // seq_cst: pairs with notify()'s view of `searching`; the last searcher out passes the baton.
+  if (m_searching.fetch_sub(1, std::memory_order_seq_cst) == 1) {
+    notify();
+  }
+}
+
+void idle_workers::prepare_park(unsigned self) {
+  std::lock_guard lock(m_mutex);
+  m_slots[self].word.store(armed, std::memory_order_relaxed);
+  m_stack.push_back(self);
+  // seq_cst: the counted sleeper must be visible to notify_injected's fenced load.
+  m_sleepers.fetch_add(1, std::memory_order_seq_cst);
+}
+
+idle_workers::wake_reason idle_workers::cancel_park(unsigned self) {
+  std::lock_guard lock(m_mutex);
+  const auto it = std::find(m_stack.begin(), m_stack.end(), self);
+  if (it != m_stack.end()) {
+    m_stack.erase(it);
+    m_sleepers.fetch_sub(1, std::memory_order_seq_cst);
+    return wake_reason::timed_out;
+  }
+  // A waker popped us first and has counted us as it said: honour its reason.
+  return reason_of(m_slots[self].word.load(std::memory_order_acquire));
+}
+
+idle_workers::wake_reason idle_workers::sleep(unsigned self, std::chrono::milliseconds timeout) {
+  std::atomic<std::uint32_t>& word = m_slots[self].word;
+  const bool bounded = timeout.count() > 0;
+  timespec relative{};
+  relative.tv_sec = static_cast<time_t>(timeout.count() / 1000);
+  relative.tv_nsec = static_cast<long>((timeout.count() % 1000) * 1'000'000);
+  // acquire: pairs with the waker's release, so what it published before waking us is visible.
+  if (word.load(std::memory_order_acquire) == armed) {
+    futex_wait_for(word, armed, bounded ? &relative : nullptr);
+  }
+  if (const std::uint32_t state = word.load(std::memory_order_acquire); state != armed) {
+    return reason_of(state);
+  }
+  // Timed out (or a spurious wake-up): take ourselves off the stack unless a waker just did.
+  return cancel_park(self);
+}
+
+void idle_workers::wake_one() noexcept {
+  unsigned target = 0;
+  {
+    std::lock_guard lock(m_mutex);
+    if (m_stack.empty()) {
+      return;
+    }
+    target = m_stack.back();
+    m_stack.pop_back();
+    m_sleepers.fetch_sub(1, std::memory_order_seq_cst);
+    m_searching.fetch_add(1, std::memory_order_seq_cst);  // counted on the sleeper's behalf
+    // release: see sleep().
+    m_slots[target].word.store(word_for(wake_reason::notified), std::memory_order_release);
+  }
+  futex_wake(m_slots[target].word, 1);
+}
+
+void idle_workers::wake_all() noexcept {
+  std::vector<unsigned> woken;
+  {
+    std::lock_guard lock(m_mutex);
+    woken.swap(m_stack);
+    m_sleepers.fetch_sub(static_cast<unsigned>(woken.size()), std::memory_order_seq_cst);
+    for (const unsigned target : woken) {
+      m_slots[target].word.store(word_for(wake_reason::shutdown), std::memory_order_release);
+    }
+  }
+  for (const unsigned target : woken) {
+    futex_wake(m_slots[target].word, 1);
+  }
+}
+
+}  // namespace pulse::detail
