@@ -1,6 +1,7 @@
 // Umbrella header: everything a pulse user names.
 #pragma once
 
+#include <pulse/fork.hpp>
 #include <pulse/runtime.hpp>
 #include <pulse/spawn.hpp>
 #include <pulse/sync_wait.hpp>

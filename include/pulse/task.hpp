@@ -10,6 +10,7 @@
 
 #include <concepts>
 #include <coroutine>
+#include <cstdint>
 #include <exception>
 #include <memory>
 #include <type_traits>
@@ -25,15 +26,41 @@ namespace detail {
 // Throws std::logic_error naming the misuse. Out of line: the cold path stays out of every awaiter.
 [[noreturn]] void throw_task_misuse(const char* message);
 
+class fork_join;
+class task_promise_base;
+
+// Fork hooks, defined in lib/core/fork.cpp. A task started by pulse::fork runs these instead of
+// plain await semantics: on its first resume it publishes the next sibling (so a thief can take
+// "the rest of the fork"), and when it finishes it either takes that sibling back and runs it, or,
+// if a thief took it, arrives at the join.
+void fork_child_starting(task_promise_base& child);
+std::coroutine_handle<> fork_child_finished(task_promise_base& child) noexcept;
+
 class task_promise_base {
 public:
-  std::suspend_always initial_suspend() const noexcept { return {}; }
+  struct initial_awaiter {
+    task_promise_base& promise;
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<>) const noexcept {}
+    // Runs on the thread that first resumes the task. An exception thrown here (a fork child
+    // skipped because a sibling failed) is caught by unhandled_exception like one from the body.
+    void await_resume() const {
+      if (promise.m_join != nullptr) {
+        fork_child_starting(promise);
+      }
+    }
+  };
+  initial_awaiter initial_suspend() noexcept { return {*this}; }
 
   struct final_awaiter {
     bool await_ready() const noexcept { return false; }
     template <typename Promise>
     std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> self) const noexcept {
-      return transfer_to(self.promise().m_continuation);
+      task_promise_base& promise = self.promise();
+      if (promise.m_join != nullptr) {
+        return transfer_to(fork_child_finished(promise));
+      }
+      return transfer_to(promise.m_continuation);
     }
     void await_resume() const noexcept {}
   };
@@ -41,10 +68,25 @@ public:
 
   void unhandled_exception() noexcept { m_exception = std::current_exception(); }
 
-  // A task has been started exactly when it has a continuation: the awaiter sets it before the
-  // first resume and nothing clears it.
+  // A task has been started exactly when it has a continuation: the awaiter (or the fork) sets it
+  // before the first resume and nothing clears it.
   bool started() const noexcept { return static_cast<bool>(m_continuation); }
   void set_continuation(std::coroutine_handle<> continuation) noexcept { m_continuation = continuation; }
+
+  // Makes this task child `index` of `join`; `parent` marks it started.
+  void link_to_fork(fork_join& join, std::uint32_t index, std::coroutine_handle<> parent) noexcept {
+    m_join = &join;
+    m_fork_index = index;
+    m_continuation = parent;
+  }
+  fork_join* join() const noexcept { return m_join; }
+  std::uint32_t fork_index() const noexcept { return m_fork_index; }
+
+  // A fork child whose body never ran because a sibling had already failed.
+  void mark_skipped() noexcept { m_skipped = true; }
+  bool skipped() const noexcept { return m_skipped; }
+  // The exception that ended the task, other than a skip.
+  const std::exception_ptr* failure() const noexcept { return m_exception && !m_skipped ? &m_exception : nullptr; }
 
 protected:
   void rethrow_if_failed() const {
@@ -56,6 +98,9 @@ protected:
 private:
   std::coroutine_handle<> m_continuation;
   std::exception_ptr m_exception;
+  fork_join* m_join = nullptr;
+  std::uint32_t m_fork_index = 0;
+  bool m_skipped = false;
 };
 
 template <typename T>
@@ -168,6 +213,9 @@ public:
     }
     return awaiter{m_handle};
   }
+
+  // The coroutine, for pulse's own awaitables (fork). Null for an empty task.
+  std::coroutine_handle<promise_type> handle() const noexcept { return m_handle; }
 
 private:
   friend promise_type;

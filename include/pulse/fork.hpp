@@ -1,0 +1,204 @@
+// pulse::fork and pulse::fork_all: potentially parallel calls of tasks.
+//
+//   auto [a, b] = co_await pulse::fork(left(), right());
+//   std::vector<long> r = co_await pulse::fork_all(std::move(tasks));
+//
+// The first task runs at once on this worker, like a call. The rest wait, in order, where another
+// worker may take them; if none does, they run here after the first, as plain calls would, with no
+// synchronisation paid. The await completes when all have finished, on whichever worker finished
+// last. Results come back in order; a void task's place holds std::monostate (fork_all gives a
+// std::reference_wrapper for a reference result).
+//
+// Exceptions: once a task has thrown, siblings that have not started are skipped, those running
+// finish, and the exception of the lowest-numbered task that threw is rethrown. That is the same
+// exception the tasks would throw run one after the other, whatever the schedule. No task outlives
+// the await.
+#pragma once
+
+#include <pulse/detail/fork_join.hpp>
+#include <pulse/task.hpp>
+
+#include <array>
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <iterator>
+#include <ranges>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace pulse {
+namespace detail {
+
+template <typename T>
+struct fork_result {
+  using type = T;
+};
+template <>
+struct fork_result<void> {
+  using type = std::monostate;
+};
+template <typename T>
+using fork_result_t = typename fork_result<T>::type;
+
+// fork_all's element type: a vector cannot hold references.
+template <typename T>
+struct fork_all_result {
+  using type = fork_result_t<T>;
+};
+template <typename T>
+struct fork_all_result<T&> {
+  using type = std::reference_wrapper<T>;
+};
+template <typename T>
+using fork_all_result_t = typename fork_all_result<T>::type;
+
+template <typename T>
+fork_result_t<T> take_fork_result(task<T>& child) {
+  if constexpr (std::is_void_v<T>) {
+    child.handle().promise().take_result();
+    return {};
+  } else {
+    return child.handle().promise().take_result();
+  }
+}
+
+// Throws std::logic_error unless `child` can be forked (holds a coroutine that has not started).
+void check_forkable(bool has_coroutine, bool started, std::size_t position, const char* operation);
+
+template <typename T>
+void check_forkable(const task<T>& child, std::size_t position, const char* operation) {
+  const auto handle = child.handle();
+  check_forkable(static_cast<bool>(handle), handle && handle.promise().started(), position, operation);
+}
+
+template <typename T>
+void link_child(task<T>& child, fork_join& join, std::uint32_t index, std::coroutine_handle<> parent,
+                std::coroutine_handle<>& slot) noexcept {
+  const auto handle = child.handle();
+  handle.promise().link_to_fork(join, index, parent);
+  slot = handle;
+}
+
+// Rethrows the failure of the lowest-numbered child that failed, if any.
+template <typename T>
+bool rethrow_failure(const task<T>& child) {
+  if (const std::exception_ptr* failure = child.handle().promise().failure()) {
+    std::rethrow_exception(*failure);
+  }
+  return false;
+}
+
+}  // namespace detail
+
+template <typename... T>
+class [[nodiscard("co_await the fork: on its own it runs nothing")]] fork_awaitable {
+  static_assert(sizeof...(T) >= 1, "pulse::fork needs at least one task");
+
+public:
+  explicit fork_awaitable(task<T>&&... children) : m_children(std::move(children)...) {
+    std::size_t position = 0;
+    std::apply([&](const auto&... child) { (detail::check_forkable(child, position++, "pulse::fork"), ...); },
+               m_children);
+  }
+  fork_awaitable(const fork_awaitable&) = delete;
+  fork_awaitable& operator=(const fork_awaitable&) = delete;
+
+  bool await_ready() const noexcept { return false; }
+
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<> parent) noexcept {
+    link(parent, std::index_sequence_for<T...>{});
+    m_join.children = m_handles.data();
+    m_join.count = static_cast<std::uint32_t>(sizeof...(T));
+    return detail::transfer_to(detail::fork_start(m_join, parent));
+  }
+
+  std::tuple<detail::fork_result_t<T>...> await_resume() {
+    std::apply([](const auto&... child) { (detail::rethrow_failure(child) || ...); }, m_children);
+    return std::apply([](auto&... child) { return std::tuple<detail::fork_result_t<T>...>{detail::take_fork_result(child)...}; },
+                      m_children);
+  }
+
+private:
+  template <std::size_t... I>
+  void link(std::coroutine_handle<> parent, std::index_sequence<I...>) noexcept {
+    (detail::link_child(std::get<I>(m_children), m_join, static_cast<std::uint32_t>(I), parent, m_handles[I]), ...);
+  }
+
+  std::tuple<task<T>...> m_children;
+  std::array<std::coroutine_handle<>, sizeof...(T)> m_handles{};
+  detail::fork_join m_join;
+};
+
+// Runs the tasks as potentially parallel calls; see the top of this header.
+template <typename... T>
+fork_awaitable<T...> fork(task<T>... children) {
+  return fork_awaitable<T...>(std::move(children)...);
+}
+
+template <typename T>
+class [[nodiscard("co_await the fork: on its own it runs nothing")]] fork_all_awaitable {
+public:
+  explicit fork_all_awaitable(std::vector<task<T>> children)
+      : m_children(std::move(children)), m_handles(m_children.size()) {
+    for (std::size_t position = 0; position < m_children.size(); ++position) {
+      detail::check_forkable(m_children[position], position, "pulse::fork_all");
+    }
+  }
+  fork_all_awaitable(const fork_all_awaitable&) = delete;
+  fork_all_awaitable& operator=(const fork_all_awaitable&) = delete;
+
+  bool await_ready() const noexcept { return m_children.empty(); }
+
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<> parent) noexcept {
+    for (std::size_t i = 0; i < m_children.size(); ++i) {
+      detail::link_child(m_children[i], m_join, static_cast<std::uint32_t>(i), parent, m_handles[i]);
+    }
+    m_join.children = m_handles.data();
+    m_join.count = static_cast<std::uint32_t>(m_children.size());
+    return detail::transfer_to(detail::fork_start(m_join, parent));
+  }
+
+  std::vector<detail::fork_all_result_t<T>> await_resume() {
+    for (const task<T>& child : m_children) {
+      detail::rethrow_failure(child);
+    }
+    std::vector<detail::fork_all_result_t<T>> results;
+    results.reserve(m_children.size());
+    for (task<T>& child : m_children) {
+      results.push_back(detail::take_fork_result(child));
+    }
+    return results;
+  }
+
+private:
+  std::vector<task<T>> m_children;
+  std::vector<std::coroutine_handle<>> m_handles;
+  detail::fork_join m_join;
+};
+
+// Runs every task of `children` as potentially parallel calls; see the top of this header.
+template <typename T>
+fork_all_awaitable<T> fork_all(std::vector<task<T>> children) {
+  return fork_all_awaitable<T>(std::move(children));
+}
+
+// Any other range of tasks (moved from).
+template <std::ranges::input_range Range>
+  requires(!std::is_same_v<std::remove_cvref_t<Range>, std::vector<std::ranges::range_value_t<Range>>> &&
+           std::is_same_v<std::ranges::range_value_t<Range>, task<typename std::ranges::range_value_t<Range>::value_type>>)
+auto fork_all(Range&& children) {
+  using task_type = std::ranges::range_value_t<Range>;
+  std::vector<task_type> owned;
+  for (auto&& child : children) {
+    owned.push_back(std::move(child));
+  }
+  return fork_all(std::move(owned));
+}
+
+}  // namespace pulse
