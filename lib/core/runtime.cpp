@@ -64,7 +64,7 @@ void runtime_impl::submit_root(std::coroutine_handle<> root) {
     root_finished();  // not queued after all (bad_alloc in the overflow list)
     throw;
   }
-  m_idle.notify_injected();
+  m_idle.notify();
 }
 
 void runtime_impl::root_finished() noexcept {

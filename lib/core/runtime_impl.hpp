@@ -49,7 +49,6 @@ public:
   void submit_root(std::coroutine_handle<> root);
   void root_finished() noexcept;
 
-  bool has_live_roots() const noexcept { return m_live_roots.load(std::memory_order_acquire) != 0; }
   // Workers exit when this becomes true: shutdown has begun and no root is live.
   bool finished() const noexcept {
     return m_stopping.load(std::memory_order_acquire) && m_live_roots.load(std::memory_order_acquire) == 0;

@@ -10,7 +10,6 @@
 #include <pthread.h>
 
 #include <algorithm>
-#include <chrono>
 
 namespace pulse::detail {
 namespace {
@@ -22,11 +21,6 @@ thread_local worker* t_current_worker = nullptr;
 // will get work soon rarely pays for a park, and short enough not to burn a core when idle.
 constexpr int search_rounds = 24;
 constexpr int max_pause_shift = 7;
-
-// A parked worker sleeps with a timeout while tasks are live (a missed notify_pushed is then
-// recovered within the timeout), growing from 1 ms to 128 ms; with nothing live it sleeps until woken.
-constexpr std::chrono::milliseconds first_park_timeout{1};
-constexpr std::chrono::milliseconds longest_park_timeout{128};
 
 }  // namespace
 
@@ -47,7 +41,7 @@ void worker::join() {
 
 void worker::publish(std::coroutine_handle<> continuation) {
   m_deque.push(continuation);
-  m_owner.idle().notify_pushed();
+  m_owner.idle().notify();
 }
 
 std::coroutine_handle<> worker::reclaim() noexcept {
@@ -94,7 +88,6 @@ void worker::run() noexcept {
   pthread_setname_np(pthread_self(), name.c_str());
 
   idle_workers& idle = m_owner.idle();
-  std::chrono::milliseconds park_timeout = first_park_timeout;
   bool counted_as_searching = false;  // true after a wake-up: the waker counted us
   std::coroutine_handle<> next;
   while (true) {
@@ -108,7 +101,6 @@ void worker::run() noexcept {
     counted_as_searching = false;
     if (search(next)) {
       idle.found_work();
-      park_timeout = first_park_timeout;
       resume(next);
       continue;
     }
@@ -116,16 +108,8 @@ void worker::run() noexcept {
     if (m_owner.finished()) {
       break;
     }
-    const bool live = m_owner.has_live_roots();
-    const auto reason = idle.park(
-        m_index, [this] { return m_owner.work_visible() || m_owner.finished(); },
-        live ? park_timeout : std::chrono::milliseconds{0});
-    if (reason == idle_workers::wake_reason::notified) {
-      counted_as_searching = true;
-      park_timeout = first_park_timeout;
-    } else if (reason == idle_workers::wake_reason::timed_out && live) {
-      park_timeout = std::min(park_timeout * 2, longest_park_timeout);
-    }
+    const auto reason = idle.park(m_index, [this] { return m_owner.work_visible() || m_owner.finished(); });
+    counted_as_searching = reason == idle_workers::wake_reason::notified;
   }
   t_current_worker = nullptr;
 }

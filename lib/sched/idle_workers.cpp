@@ -3,7 +3,6 @@
 #include "sched/futex.hpp"
 
 #include <algorithm>
-#include <ctime>
 
 namespace pulse::detail {
 namespace {
@@ -25,7 +24,7 @@ void idle_workers::prepare_park(unsigned self) {
   std::lock_guard lock(m_mutex);
   m_slots[self].word.store(armed, std::memory_order_relaxed);
   m_stack.push_back(self);
-  // seq_cst: the counted sleeper must be visible to notify_injected's fenced load.
+  // seq_cst: the counted sleeper must be visible to notify()'s fenced load.
   m_sleepers.fetch_add(1, std::memory_order_seq_cst);
 }
 
@@ -35,26 +34,22 @@ idle_workers::wake_reason idle_workers::cancel_park(unsigned self) {
   if (it != m_stack.end()) {
     m_stack.erase(it);
     m_sleepers.fetch_sub(1, std::memory_order_seq_cst);
-    return wake_reason::timed_out;
+    return wake_reason::not_woken;
   }
   // A waker popped us first and has counted us as it said: honour its reason.
   return reason_of(m_slots[self].word.load(std::memory_order_acquire));
 }
 
-idle_workers::wake_reason idle_workers::sleep(unsigned self, std::chrono::milliseconds timeout) {
+idle_workers::wake_reason idle_workers::sleep(unsigned self) {
   std::atomic<std::uint32_t>& word = m_slots[self].word;
-  const bool bounded = timeout.count() > 0;
-  timespec relative{};
-  relative.tv_sec = static_cast<time_t>(timeout.count() / 1000);
-  relative.tv_nsec = static_cast<long>((timeout.count() % 1000) * 1'000'000);
   // acquire: pairs with the waker's release, so what it published before waking us is visible.
   if (word.load(std::memory_order_acquire) == armed) {
-    futex_wait_for(word, armed, bounded ? &relative : nullptr);
+    futex_wait(word, armed);
   }
   if (const std::uint32_t state = word.load(std::memory_order_acquire); state != armed) {
     return reason_of(state);
   }
-  // Timed out (or a spurious wake-up): take ourselves off the stack unless a waker just did.
+  // A spurious return (a signal): take ourselves off the stack unless a waker just did.
   return cancel_park(self);
 }
 

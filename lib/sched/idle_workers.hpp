@@ -4,17 +4,15 @@
 // `searching`; then it parks: it puts itself on the idle stack, counts itself in `sleepers`, issues
 // a seq_cst fence, looks once more for work, and only then sleeps on its own futex word.
 //
-// Waking. Whoever makes work available calls one of:
-//  - notify_injected(): after a push to the injection queue. A seq_cst fence, then the check. With
-//    the parker's fence-then-recheck this is the store-buffering pattern: either the pusher sees the
-//    sleeper or the sleeper sees the work. No lost wake-up: a root is never stranded.
-//  - notify_pushed(): after a push to a worker's own deque, on the fork hot path. No fence: a missed
-//    wake-up here costs parallelism, never progress, because the owner pops its own work. To bound
-//    the cost, a worker parked while tasks are live sleeps with a timeout (park's argument).
-// Both wake a sleeper only if no worker is searching already: one searcher at a time is enough to
-// find new work, and it keeps a burst of forks from turning into a burst of futex wakes. A searcher
-// that finds work while it is the last one searching wakes another sleeper (chain wake), so work
-// published while it was searching still gets a searcher.
+// Waking. Whoever makes work available calls notify(): a seq_cst fence, then a look at the
+// counts. With the parker's fence-then-recheck this is the store-buffering pattern: either the
+// pusher sees the sleeper (and wakes it), or the sleeper sees the work (and does not sleep). The
+// same holds against a searcher about to give up, whose decrement precedes its parking fence. So
+// no wake-up is ever lost, whether the work went to the injection queue or to a worker's deque.
+// notify() wakes a sleeper only if no worker is searching already: one searcher at a time is
+// enough to find new work, and it keeps a burst of forks from turning into a burst of futex wakes.
+// A searcher that finds work while it is the last one searching wakes another sleeper (chain
+// wake), so work published while it was searching still gets a searcher.
 //
 // Who counts whom: a worker increments `searching` itself when it starts searching, except after a
 // wake-up, where the waker has already counted it (so a second notify does not wake a second
@@ -24,7 +22,6 @@
 #include "sched/chase_lev_deque.hpp"  // cache_line
 
 #include <atomic>
-#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -38,7 +35,7 @@ public:
 
   enum class wake_reason {
     notified,  // woken to search; already counted in `searching`
-    timed_out, // the timeout passed, or the parker found work before sleeping
+    not_woken, // found work on its last look, or a spurious futex return: search again
     shutdown,  // wake_all(): look at the runtime's state
   };
 
@@ -50,21 +47,24 @@ public:
   // Parks worker `self` until woken. `work_or_exit_visible` is evaluated after the worker is counted
   // as a sleeper and after a seq_cst fence; if it returns true the worker does not sleep.
   template <typename Recheck>
-  wake_reason park(unsigned self, Recheck&& work_or_exit_visible, std::chrono::milliseconds timeout) {
+  wake_reason park(unsigned self, Recheck&& work_or_exit_visible) {
     prepare_park(self);
     std::atomic_thread_fence(std::memory_order_seq_cst);
     if (work_or_exit_visible()) {
       return cancel_park(self);
     }
-    return sleep(self, timeout);
+    return sleep(self);
   }
 
-  void notify_injected() noexcept {
+  // Call after making work available (a push to a deque or to the injection queue).
+  void notify() noexcept {
     // seq_cst fence: orders the caller's push before the loads below; see the header comment.
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    notify();
+    // relaxed: the fence above does the ordering.
+    if (m_searching.load(std::memory_order_relaxed) == 0 && m_sleepers.load(std::memory_order_relaxed) != 0) {
+      wake_one();
+    }
   }
-  void notify_pushed() noexcept { notify(); }
 
   // Wakes every sleeper with wake_reason::shutdown.
   void wake_all() noexcept;
@@ -75,17 +75,9 @@ private:
     std::atomic<std::uint32_t> word{0};
   };
 
-  void notify() noexcept {
-    // relaxed: hints. The fence in notify_injected (or its absence, by design, in notify_pushed)
-    // decides what these loads may miss.
-    if (m_searching.load(std::memory_order_relaxed) == 0 && m_sleepers.load(std::memory_order_relaxed) != 0) {
-      wake_one();
-    }
-  }
-
   void prepare_park(unsigned self);
   wake_reason cancel_park(unsigned self);
-  wake_reason sleep(unsigned self, std::chrono::milliseconds timeout);
+  wake_reason sleep(unsigned self);
   void wake_one() noexcept;
 
   alignas(cache_line) std::atomic<unsigned> m_searching{0};
