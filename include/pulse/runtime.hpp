@@ -5,6 +5,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <memory_resource>
 
 namespace pulse {
 
@@ -16,6 +17,12 @@ struct runtime_options {
 
   // How often a worker's heartbeat falls due; must be positive.
   std::chrono::microseconds heartbeat{100};
+
+  // Where the workers' frame pools get their memory: chunks of 64 KiB aligned to 64 KiB. Null means
+  // pages bound to each worker's NUMA node. A resource given here must outlive the runtime and any
+  // task frame created on its workers. The seed's allocator interface maps onto it: alloc is
+  // allocate, free is deallocate, and reset is destroying the runtime, which returns every chunk.
+  std::pmr::memory_resource* frame_memory = nullptr;
 
   // Called on a worker when a task started with pulse::spawn ends with an exception: there is no
   // awaiter to rethrow it to. Empty means print the exception to stderr. Several workers may call

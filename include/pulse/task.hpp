@@ -6,6 +6,7 @@
 // A task owns its coroutine frame: destroying a task destroys the frame, started or not.
 #pragma once
 
+#include <pulse/detail/frame_allocator.hpp>
 #include <pulse/detail/transfer.hpp>
 
 #include <concepts>
@@ -38,6 +39,10 @@ std::coroutine_handle<> fork_child_finished(task_promise_base& child) noexcept;
 
 class task_promise_base {
 public:
+  // Frames come from the worker's pool: no malloc on the fork path.
+  static void* operator new(std::size_t bytes) { return frame_allocate(bytes); }
+  static void operator delete(void* frame, std::size_t bytes) noexcept { frame_deallocate(frame, bytes); }
+
   struct initial_awaiter {
     task_promise_base& promise;
     bool await_ready() const noexcept { return false; }

@@ -47,6 +47,12 @@ void runtime_impl::shutdown() noexcept {
   for (auto& each : m_workers) {
     each->join();
   }
+  // Workers are gone: hand their pools back (or leave them to frames that outlive the runtime).
+  for (auto& each : m_workers) {
+    if (frame_pool* const pool = each->take_pool()) {
+      frame_pool::release_or_orphan(pool);
+    }
+  }
 }
 
 void runtime_impl::submit_root(std::coroutine_handle<> root) {

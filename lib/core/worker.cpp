@@ -2,6 +2,7 @@
 
 #include "core/runtime_impl.hpp"
 #include "sched/cpu_relax.hpp"
+#include "topo/hwloc_topology.hpp"
 
 #include <pulse/detail/transfer.hpp>
 
@@ -83,6 +84,8 @@ bool worker::search(std::coroutine_handle<>& next) noexcept {
 void worker::run() noexcept {
   t_current_worker = this;
   m_owner.cpus().apply_to_calling_thread();
+  m_pool = new frame_pool(m_owner.options().frame_memory, current_numa_node());
+  set_current_frame_pool(m_pool);
   // Names show in top, gdb and perf; the kernel keeps at most 15 characters.
   const std::string name = fmt::format("pulse-w{}", m_index);
   pthread_setname_np(pthread_self(), name.c_str());
@@ -111,6 +114,7 @@ void worker::run() noexcept {
     const auto reason = idle.park(m_index, [this] { return m_owner.work_visible() || m_owner.finished(); });
     counted_as_searching = reason == idle_workers::wake_reason::notified;
   }
+  set_current_frame_pool(nullptr);
   t_current_worker = nullptr;
 }
 

@@ -3,11 +3,13 @@
 // anywhere it searches for a while and then parks (lib/sched/idle_workers.hpp).
 #pragma once
 
+#include "mem/frame_pool.hpp"
 #include "sched/chase_lev_deque.hpp"
 #include "sched/victim_order.hpp"
 
 #include <coroutine>
 #include <thread>
+#include <utility>
 
 namespace pulse::detail {
 
@@ -23,6 +25,11 @@ public:
   void join();
 
   runtime_impl& owner() const noexcept { return m_owner; }
+  // The worker's frame pool; null until its thread has started. Its thread creates it, so the
+  // pool's memory is placed on the node the worker runs on.
+  frame_pool* pool() const noexcept { return m_pool; }
+  // After join(): the pool, for the runtime to release.
+  frame_pool* take_pool() noexcept { return std::exchange(m_pool, nullptr); }
   unsigned index() const noexcept { return m_index; }
 
   // The continuation-publication seam: how a fork makes its not-yet-started part available to
@@ -46,6 +53,7 @@ private:
   const unsigned m_index;
   chase_lev_deque<std::coroutine_handle<>> m_deque;
   fast_random m_random;
+  frame_pool* m_pool = nullptr;  // released (or orphaned) by the runtime after the thread ends
   std::thread m_thread;
 };
 

@@ -3,10 +3,12 @@
 // the runtime (and, for sync_wait, the blocked caller) that it is done.
 #pragma once
 
+#include <pulse/detail/frame_allocator.hpp>
 #include <pulse/runtime.hpp>
 
 #include <atomic>
 #include <coroutine>
+#include <cstddef>
 #include <cstdint>
 #include <utility>
 
@@ -34,6 +36,9 @@ class [[nodiscard]] root_task {
 public:
   class promise_type {
   public:
+    static void* operator new(std::size_t bytes) { return frame_allocate(bytes); }
+    static void operator delete(void* frame, std::size_t bytes) noexcept { frame_deallocate(frame, bytes); }
+
     // The promise reads its runtime and event from the coroutine's parameters:
     // (runtime&, task) for spawn, (runtime&, task, result&) for sync_wait.
     template <typename Task>

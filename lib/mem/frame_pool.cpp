@@ -1,0 +1,163 @@
+#include "mem/frame_pool.hpp"
+
+#include "mem/node_memory_resource.hpp"
+
+#include <pulse/detail/frame_allocator.hpp>
+
+#include <new>
+#include <utility>
+
+namespace pulse::detail {
+namespace {
+
+thread_local frame_pool* t_current_pool = nullptr;
+
+// Frames created by threads that are not workers. Its upstream is the global heap: it belongs to
+// no runtime. Never destroyed: frames it handed out may be freed at any time until exit.
+struct fallback_pool {
+  std::mutex mutex;
+  frame_pool pool{std::pmr::new_delete_resource(), 0};
+};
+
+fallback_pool& fallback() noexcept {
+  static fallback_pool* const instance = new fallback_pool();
+  return *instance;
+}
+
+// Frames too large for any class carry a header that remembers their resource, since the thread
+// that frees them may belong to another runtime or to none.
+struct alignas(cache_line) large_frame_header {
+  std::pmr::memory_resource* resource;
+};
+
+}  // namespace
+
+frame_pool* current_frame_pool() noexcept { return t_current_pool; }
+void set_current_frame_pool(frame_pool* pool) noexcept { t_current_pool = pool; }
+
+frame_pool::frame_pool(std::pmr::memory_resource* upstream, int node)
+    : m_owned_upstream(upstream != nullptr ? nullptr : std::make_unique<node_memory_resource>(node)),
+      m_upstream(upstream != nullptr ? *upstream : *m_owned_upstream),
+      m_node(node) {}
+
+frame_pool::~frame_pool() {
+  while (m_chunks != nullptr) {
+    chunk_header* const next = m_chunks->next_chunk;
+    m_upstream.deallocate(m_chunks, chunk_bytes, chunk_bytes);
+    m_chunks = next;
+  }
+}
+
+void* frame_pool::allocate(std::size_t size_class) {
+  ++m_counters.allocated;
+  ++m_live;
+  if (m_free[size_class] == nullptr) {
+    take_remote_frees();
+  }
+  if (free_block* const block = m_free[size_class]) {
+    m_free[size_class] = block->next;
+    ++m_counters.reused;
+    return block;
+  }
+  return carve(size_class);
+}
+
+void* frame_pool::carve(std::size_t size_class) {
+  const std::size_t block = frame_block_bytes(size_class);
+  if (m_carve_next[size_class] == nullptr ||
+      static_cast<std::size_t>(m_carve_end[size_class] - m_carve_next[size_class]) < block) {
+    void* const memory = m_upstream.allocate(chunk_bytes, chunk_bytes);
+    auto* const chunk = ::new (memory) chunk_header{this, static_cast<std::uint32_t>(size_class), m_node, m_chunks};
+    m_chunks = chunk;
+    ++m_counters.chunks;
+    m_carve_next[size_class] = reinterpret_cast<std::byte*>(chunk) + sizeof(chunk_header);
+    m_carve_end[size_class] = reinterpret_cast<std::byte*>(chunk) + chunk_bytes;
+  }
+  void* const result = m_carve_next[size_class];
+  m_carve_next[size_class] += block;
+  return result;
+}
+
+void frame_pool::free_local(void* block, std::size_t size_class) noexcept {
+  --m_live;
+  auto* const node = static_cast<free_block*>(block);
+  node->next = m_free[size_class];
+  m_free[size_class] = node;
+}
+
+void frame_pool::free_remote(void* block) noexcept {
+  auto* const node = static_cast<free_block*>(block);
+  node->next = m_remote_frees.load(std::memory_order_relaxed);
+  // release: the block's last use by this thread (the frame's destruction) happens before the
+  // owner, which acquires the stack, hands it out again.
+  while (!m_remote_frees.compare_exchange_weak(node->next, node, std::memory_order_release,
+                                               std::memory_order_relaxed)) {
+  }
+}
+
+bool frame_pool::take_remote_frees() noexcept {
+  // A relaxed look first: the exchange (an RMW) is paid only when there is something to take.
+  if (m_remote_frees.load(std::memory_order_relaxed) == nullptr) {
+    return false;
+  }
+  // acquire: pairs with free_remote's release.
+  free_block* block = m_remote_frees.exchange(nullptr, std::memory_order_acquire);
+  const bool took = block != nullptr;
+  while (block != nullptr) {
+    free_block* const next = block->next;
+    const std::size_t size_class = chunk_of(block)->size_class;
+    block->next = m_free[size_class];
+    m_free[size_class] = block;
+    ++m_counters.remote_freed;
+    --m_live;
+    block = next;
+  }
+  return took;
+}
+
+bool frame_pool::release_or_orphan(frame_pool* pool) noexcept {
+  pool->take_remote_frees();
+  if (pool->m_live != 0) {
+    return false;  // live frames still point into it: leave it to them
+  }
+  delete pool;
+  return true;
+}
+
+void* frame_allocate(std::size_t bytes) {
+  if (bytes > largest_pooled_frame) {
+    frame_pool* const pool = t_current_pool;
+    std::pmr::memory_resource* const resource = pool != nullptr ? &pool->upstream() : std::pmr::new_delete_resource();
+    void* const memory = resource->allocate(sizeof(large_frame_header) + bytes, cache_line);
+    ::new (memory) large_frame_header{resource};
+    return static_cast<std::byte*>(memory) + sizeof(large_frame_header);
+  }
+  const std::size_t size_class = frame_class_of(bytes);
+  if (frame_pool* const pool = t_current_pool) {
+    return pool->allocate(size_class);
+  }
+  fallback_pool& shared = fallback();
+  std::lock_guard lock(shared.mutex);
+  return shared.pool.allocate(size_class);
+}
+
+void frame_deallocate(void* frame, std::size_t bytes) noexcept {
+  if (bytes > largest_pooled_frame) {
+    void* const memory = static_cast<std::byte*>(frame) - sizeof(large_frame_header);
+    std::pmr::memory_resource* const resource = static_cast<large_frame_header*>(memory)->resource;
+    resource->deallocate(memory, sizeof(large_frame_header) + bytes, cache_line);
+    return;
+  }
+  chunk_header* const chunk = chunk_of(frame);
+  frame_pool* const pool = t_current_pool;
+  if (chunk->home == pool) {
+    pool->free_local(frame, chunk->size_class);
+    return;
+  }
+  if (pool != nullptr && chunk->node != pool->node()) {
+    pool->count_off_node();
+  }
+  chunk->home->free_remote(frame);
+}
+
+}  // namespace pulse::detail

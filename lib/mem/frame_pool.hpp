@@ -1,0 +1,118 @@
+// Coroutine frame pools.
+//
+// Layout. Memory comes from the upstream resource in chunks of chunk_bytes, aligned to
+// chunk_bytes. A chunk serves one size class (blocks of 64, 128, ... 2048 bytes, so every block is
+// cache-line aligned); its first cache line is a header naming the pool it belongs to, its class and
+// its NUMA node. So a block's home is found from its address alone, with no per-frame header.
+//
+// Ownership. Each worker owns one pool; threads that are not workers share one fallback pool
+// under a mutex (they create few frames: sync_wait's root, the task handed to it).
+//  - The owner allocates from and frees to per-class free lists, or carves a new block from the
+//    class's current chunk: no lock and no atomic read-modify-write on this path.
+//  - Any other thread frees a block by pushing it on its home pool's remote-free stack: a
+//    Treiber push (CAS). The owner takes the whole stack with one exchange when a free list runs
+//    dry. Nothing is ever popped singly, so the stack has no ABA problem.
+//
+// Bounds and lifetime. A pool keeps the chunks it has carved until it is released: its memory is
+// its peak of live frames, rounded up to chunks. When the runtime is destroyed each pool returns
+// every chunk to the upstream, unless some of its frames are still alive (a task created on a
+// worker and kept past the runtime); then the pool is orphaned, not freed, so those frames stay
+// valid and can still be freed into it.
+#pragma once
+
+#include "sched/chase_lev_deque.hpp"  // cache_line
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <memory_resource>
+#include <mutex>
+
+namespace pulse::detail {
+
+inline constexpr std::size_t frame_block_granule = cache_line;
+inline constexpr std::size_t frame_class_count = 32;
+inline constexpr std::size_t largest_pooled_frame = frame_class_count * frame_block_granule;  // 2 KiB
+inline constexpr std::size_t chunk_bytes = 64 * 1024;
+
+constexpr std::size_t frame_class_of(std::size_t bytes) noexcept { return (bytes - 1) / frame_block_granule; }
+constexpr std::size_t frame_block_bytes(std::size_t size_class) noexcept { return (size_class + 1) * frame_block_granule; }
+
+class frame_pool;
+
+struct alignas(cache_line) chunk_header {
+  frame_pool* home;
+  std::uint32_t size_class;
+  std::int32_t node;
+  chunk_header* next_chunk;  // the home pool's list of its chunks, for release
+};
+static_assert(sizeof(chunk_header) == cache_line);
+
+inline chunk_header* chunk_of(const void* block) noexcept {
+  return reinterpret_cast<chunk_header*>(reinterpret_cast<std::uintptr_t>(block) & ~(chunk_bytes - 1));
+}
+
+// Counters, read only when the pool's owner is quiescent (tests, and later the statistics).
+struct frame_pool_counters {
+  std::uint64_t allocated = 0;     // blocks handed out
+  std::uint64_t reused = 0;        // of which came from a free list rather than fresh memory
+  std::uint64_t remote_freed = 0;  // blocks other threads freed into this pool
+  std::uint64_t off_node = 0;      // blocks this pool's owner freed whose memory is on another node
+  std::uint64_t chunks = 0;        // chunks taken from the upstream
+};
+
+class frame_pool {
+public:
+  // With no upstream given, the pool takes pages bound to `node` (node_memory_resource) and owns
+  // that resource, so an orphaned pool keeps it too. A given upstream must outlive the pool.
+  frame_pool(std::pmr::memory_resource* upstream, int node);
+  frame_pool(const frame_pool&) = delete;
+  frame_pool& operator=(const frame_pool&) = delete;
+  // Returns every chunk to the upstream. Only when no block is live (see release_or_orphan).
+  ~frame_pool();
+
+  // Owner only (or under the fallback pool's mutex).
+  void* allocate(std::size_t size_class);
+  void free_local(void* block, std::size_t size_class) noexcept;
+
+  // Any thread.
+  void free_remote(void* block) noexcept;
+
+  // Owner gone (runtime destroyed): frees the pool if none of its blocks is live, else leaves it
+  // for its live frames. Returns whether it freed it.
+  static bool release_or_orphan(frame_pool* pool) noexcept;
+
+  int node() const noexcept { return m_node; }
+  std::pmr::memory_resource& upstream() const noexcept { return m_upstream; }
+  void count_off_node() noexcept { ++m_counters.off_node; }
+  const frame_pool_counters& counters() const noexcept { return m_counters; }
+
+private:
+  struct free_block {
+    free_block* next;
+  };
+
+  void* carve(std::size_t size_class);
+  // Moves the remote-free stack onto the free lists; returns whether it held anything.
+  bool take_remote_frees() noexcept;
+
+  std::unique_ptr<std::pmr::memory_resource> m_owned_upstream;
+  std::pmr::memory_resource& m_upstream;
+  const int m_node;
+  free_block* m_free[frame_class_count] = {};
+  std::byte* m_carve_next[frame_class_count] = {};
+  std::byte* m_carve_end[frame_class_count] = {};
+  chunk_header* m_chunks = nullptr;
+  std::int64_t m_live = 0;  // owner's count: allocations minus frees it has seen
+  frame_pool_counters m_counters;
+  // Written by other threads: on a line of its own.
+  alignas(cache_line) std::atomic<free_block*> m_remote_frees{nullptr};
+};
+
+// The pool of the calling thread: its worker's, or null for threads that are not workers.
+// Out of line on purpose (a thread_local the optimiser must re-read after a resumption).
+frame_pool* current_frame_pool() noexcept;
+void set_current_frame_pool(frame_pool* pool) noexcept;
+
+}  // namespace pulse::detail

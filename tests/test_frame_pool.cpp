@@ -1,0 +1,208 @@
+// Coroutine frame memory (lib/mem/frame_pool.hpp, the promise's operator new/delete).
+// Covers: a freed block is reused by its owner; blocks are cache-line aligned and their chunk names
+// their pool; blocks freed by another thread return to their home pool (remote frees) and are
+// reused; frees of memory from another node are counted; a pool with live blocks is orphaned, not
+// freed, and its blocks can still be freed later; frames created off the workers take the fallback
+// pool and may be freed anywhere; a custom memory_resource given in runtime_options supplies every
+// chunk and gets every one back; frames above the largest class; the process's RSS falls back after
+// a runtime with large pools is destroyed.
+#include "mem/frame_pool.hpp"
+
+#include <pulse/pulse.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <fstream>
+#include <memory_resource>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using pulse::detail::chunk_of;
+using pulse::detail::frame_class_of;
+using pulse::detail::frame_pool;
+
+// A memory_resource that counts what passes through it.
+class counting_resource final : public std::pmr::memory_resource {
+public:
+  std::atomic<long> allocations{0};
+  std::atomic<long> deallocations{0};
+  std::atomic<long> bytes_outstanding{0};
+
+private:
+  void* do_allocate(std::size_t bytes, std::size_t alignment) override {
+    ++allocations;
+    bytes_outstanding += static_cast<long>(bytes);
+    return std::pmr::new_delete_resource()->allocate(bytes, alignment);
+  }
+  void do_deallocate(void* p, std::size_t bytes, std::size_t alignment) override {
+    ++deallocations;
+    bytes_outstanding -= static_cast<long>(bytes);
+    std::pmr::new_delete_resource()->deallocate(p, bytes, alignment);
+  }
+  bool do_is_equal(const std::pmr::memory_resource& other) const noexcept override { return this == &other; }
+};
+
+TEST_CASE("the owner reuses what it frees; blocks are aligned and know their pool", "[frames]") {
+  counting_resource upstream;
+  auto* pool = new frame_pool(&upstream, 0);
+  const std::size_t size_class = frame_class_of(200);
+  void* a = pool->allocate(size_class);
+  void* b = pool->allocate(size_class);
+  CHECK(reinterpret_cast<std::uintptr_t>(a) % 64 == 0);
+  CHECK(reinterpret_cast<std::uintptr_t>(b) % 64 == 0);
+  CHECK(chunk_of(a)->home == pool);
+  CHECK(chunk_of(a)->size_class == size_class);
+  pool->free_local(a, size_class);
+  CHECK(pool->allocate(size_class) == a);  // LIFO: the cache-hot block first
+  CHECK(pool->counters().allocated == 3);
+  CHECK(pool->counters().reused == 1);
+  CHECK(upstream.allocations == 1);  // one chunk serves them all
+  pool->free_local(a, size_class);
+  pool->free_local(b, size_class);
+  CHECK(frame_pool::release_or_orphan(pool));
+  CHECK(upstream.deallocations == upstream.allocations);
+}
+
+TEST_CASE("blocks freed by other threads go home and are reused", "[frames][remote]") {
+  counting_resource upstream;
+  auto* pool = new frame_pool(&upstream, 0);
+  const std::size_t size_class = frame_class_of(100);
+  std::vector<void*> blocks;
+  for (int i = 0; i < 1000; ++i) {
+    blocks.push_back(pool->allocate(size_class));
+  }
+  const long chunks_before = upstream.allocations;
+  std::vector<std::thread> freers;
+  for (int t = 0; t < 4; ++t) {
+    freers.emplace_back([&, t] {
+      for (std::size_t i = static_cast<std::size_t>(t); i < blocks.size(); i += 4) {
+        pool->free_remote(blocks[i]);
+      }
+    });
+  }
+  for (auto& freer : freers) {
+    freer.join();
+  }
+  for (int i = 0; i < 1000; ++i) {
+    pool->allocate(size_class);
+  }
+  CHECK(pool->counters().remote_freed == 1000);
+  CHECK(pool->counters().reused == 1000);
+  CHECK(upstream.allocations == chunks_before);  // nothing new was needed
+  CHECK_FALSE(frame_pool::release_or_orphan(pool));  // 1000 blocks still live: orphaned
+}
+
+TEST_CASE("a pool with live blocks is orphaned, and they can still be freed into it", "[frames]") {
+  auto* pool = new frame_pool(nullptr, 0);
+  void* kept = pool->allocate(0);
+  CHECK_FALSE(frame_pool::release_or_orphan(pool));
+  pool->free_remote(kept);  // e.g. a task created on a worker, destroyed after its runtime
+  CHECK(frame_pool::release_or_orphan(pool));
+}
+
+TEST_CASE("frees of memory from another node are counted", "[frames][numa]") {
+  frame_pool* home = new frame_pool(nullptr, 0);
+  frame_pool* away = new frame_pool(nullptr, 1);  // as if this worker ran on node 1
+  void* block = home->allocate(2);
+  pulse::detail::set_current_frame_pool(away);
+  pulse::detail::frame_deallocate(block, 150);
+  pulse::detail::set_current_frame_pool(nullptr);
+  CHECK(away->counters().off_node == 1);
+  CHECK(frame_pool::release_or_orphan(away));
+  CHECK(frame_pool::release_or_orphan(home));  // the block came back as a remote free
+}
+
+pulse::task<int> leaf(int x) { co_return x; }
+
+TEST_CASE("frames created off the workers use the fallback pool and may be freed anywhere", "[frames][fallback]") {
+  REQUIRE(pulse::detail::current_frame_pool() == nullptr);
+  pulse::task<int> made_here = leaf(7);
+  CHECK(chunk_of(made_here.handle().address())->home != nullptr);
+  pulse::runtime rt{{.workers = 2}};
+  CHECK(pulse::sync_wait(rt, std::move(made_here)) == 7);  // destroyed on a worker
+  std::thread other([] {
+    pulse::task<int> there = leaf(1);  // allocated on another non-worker thread
+    (void)there;
+  });
+  other.join();
+}
+
+pulse::task<long> fib(int n) {
+  if (n < 2) {
+    co_return n;
+  }
+  auto [a, b] = co_await pulse::fork(fib(n - 1), fib(n - 2));
+  co_return a + b;
+}
+
+pulse::task<std::size_t> big_frame() {
+  std::array<char, 8192> buffer{};  // kept across a suspension: lives in the frame
+  buffer[100] = 1;
+  co_await leaf(0);
+  co_return buffer.size() + static_cast<std::size_t>(buffer[100]);
+}
+
+TEST_CASE("a custom memory_resource supplies every chunk and gets every one back", "[frames][pmr]") {
+  counting_resource upstream;
+  {
+    pulse::runtime rt{{.workers = 2, .frame_memory = &upstream}};
+    CHECK(pulse::sync_wait(rt, fib(20)) == 6765);
+    CHECK(pulse::sync_wait(rt, big_frame()) == 8193);  // larger than any class: straight from upstream
+    CHECK(upstream.allocations > 0);
+  }
+  CHECK(upstream.deallocations == upstream.allocations);
+  CHECK(upstream.bytes_outstanding == 0);
+}
+
+long resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  long pages_total = 0;
+  long pages_resident = 0;
+  statm >> pages_total >> pages_resident;
+  return pages_resident * sysconf(_SC_PAGESIZE);
+}
+
+pulse::task<int> hold(int x) {
+  co_await leaf(x);
+  co_return 1;
+}
+
+pulse::task<long> many_live_frames(int count) {
+  std::vector<pulse::task<int>> tasks;
+  tasks.reserve(static_cast<std::size_t>(count));
+  for (int i = 0; i < count; ++i) {
+    tasks.push_back(hold(i));
+  }
+  long total = 0;
+  for (const int each : co_await pulse::fork_all(std::move(tasks))) {
+    total += each;
+  }
+  co_return total;
+}
+
+TEST_CASE("RSS falls back after a runtime with large pools is destroyed", "[frames][rss]") {
+  const long before = resident_bytes();
+  long peak = 0;
+  {
+    pulse::runtime rt{{.workers = 2}};
+    constexpr int frames = 300'000;  // ~40 MiB of frames alive at once
+    CHECK(pulse::sync_wait(rt, many_live_frames(frames)) == frames);
+    peak = resident_bytes();
+  }
+  const long after = resident_bytes();
+  INFO("RSS before " << before / 1024 << " KiB, with the pools " << peak / 1024 << " KiB, after " << after / 1024
+                     << " KiB");
+  REQUIRE(peak - before > 20L * 1024 * 1024);
+  CHECK(after - before < (peak - before) / 4);
+}
+
+}  // namespace
