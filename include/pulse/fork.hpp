@@ -68,13 +68,16 @@ fork_result_t<T> take_fork_result(task<T>& child) {
   }
 }
 
-// Throws std::logic_error unless `child` can be forked (holds a coroutine that has not started).
-void check_forkable(bool has_coroutine, bool started, std::size_t position, const char* operation);
+// Throws std::logic_error naming what is wrong with the task at `position`: empty or already started.
+[[noreturn]] void throw_not_forkable(bool has_coroutine, std::size_t position, const char* operation);
 
+// A task can be forked if it holds a coroutine that has not started.
 template <typename T>
 void check_forkable(const task<T>& child, std::size_t position, const char* operation) {
   const auto handle = child.handle();
-  check_forkable(static_cast<bool>(handle), handle && handle.promise().started(), position, operation);
+  if (!handle || handle.promise().started()) [[unlikely]] {
+    throw_not_forkable(static_cast<bool>(handle), position, operation);
+  }
 }
 
 template <typename T>

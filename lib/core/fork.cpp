@@ -1,6 +1,6 @@
 // The runtime side of pulse::fork: child start and finish hooks, and the join. See
 // include/pulse/detail/fork_join.hpp for the protocol.
-#include "core/worker.hpp"
+#include "core/runtime_impl.hpp"
 
 #include <pulse/detail/fork_join.hpp>
 #include <pulse/task.hpp>
@@ -25,24 +25,22 @@ std::coroutine_handle<> arrive(fork_join& join, std::uint32_t amount) noexcept {
 
 }  // namespace
 
-void check_forkable(bool has_coroutine, bool started, std::size_t position, const char* operation) {
+void throw_not_forkable(bool has_coroutine, std::size_t position, const char* operation) {
   if (!has_coroutine) {
     throw std::logic_error(fmt::format("{}: task {} is empty (default-constructed or moved from)", operation, position));
   }
-  if (started) {
-    throw std::logic_error(fmt::format("{}: task {} has already been started; a task runs once", operation, position));
-  }
+  throw std::logic_error(fmt::format("{}: task {} has already been started; a task runs once", operation, position));
 }
 
 std::coroutine_handle<> fork_start(fork_join& join, std::coroutine_handle<> parent) noexcept {
   join.parent = parent;
-  join.holder = current_worker();
+  join.holder = this_thread_worker();
   return join.children[0];
 }
 
 void fork_child_starting(task_promise_base& child) {
   fork_join& join = *child.join();
-  worker* const self = current_worker();
+  worker* const self = this_thread_worker();
   // The holder fields pass to whoever runs this: a thief read them after acquiring the published
   // sibling from the deque, which the previous holder pushed after writing them.
   if (self != join.holder) {
@@ -70,7 +68,7 @@ std::coroutine_handle<> fork_child_finished(task_promise_base& child) noexcept {
   }
   const std::uint32_t next = child.fork_index() + 1;
   if (next < join.count) {
-    worker* const self = current_worker();
+    worker* const self = this_thread_worker();
     if (self == nullptr) {
       return join.children[next];  // off the workers nothing was published: run serially
     }

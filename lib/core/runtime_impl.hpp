@@ -72,3 +72,13 @@ private:
 };
 
 }  // namespace pulse::detail
+
+namespace pulse::detail {
+
+// Needs runtime_impl complete: the deque push, then a wake-up if someone should come and steal.
+inline void worker::publish(std::coroutine_handle<> continuation) {
+  m_deque.push(continuation);
+  m_owner.idle().notify();
+}
+
+}  // namespace pulse::detail

@@ -15,8 +15,6 @@
 namespace pulse::detail {
 namespace {
 
-thread_local worker* t_current_worker = nullptr;
-
 // Searching: rounds of (injection queue, every victim once), with exponential pause between
 // rounds. About 50 us in all here: longer than a cross-CPU wake-up (~15 us), so a worker that
 // will get work soon rarely pays for a park, and short enough not to burn a core when idle.
@@ -25,7 +23,7 @@ constexpr int max_pause_shift = 7;
 
 }  // namespace
 
-worker* current_worker() noexcept { return t_current_worker; }
+worker* current_worker() noexcept { return t_this_thread_worker; }
 
 worker::worker(runtime_impl& owner, unsigned index) noexcept
     : m_owner(owner), m_index(index), m_random(0x853C49E6748FEA9BULL * (index + 1)) {}
@@ -38,16 +36,6 @@ void worker::join() {
   if (m_thread.joinable()) {
     m_thread.join();
   }
-}
-
-void worker::publish(std::coroutine_handle<> continuation) {
-  m_deque.push(continuation);
-  m_owner.idle().notify();
-}
-
-std::coroutine_handle<> worker::reclaim() noexcept {
-  const auto taken = m_deque.pop();
-  return taken ? taken.value : std::coroutine_handle<>{};
 }
 
 bool worker::find_work(std::coroutine_handle<>& next) noexcept {
@@ -82,7 +70,7 @@ bool worker::search(std::coroutine_handle<>& next) noexcept {
 }
 
 void worker::run() noexcept {
-  t_current_worker = this;
+  t_this_thread_worker = this;
   m_owner.cpus().apply_to_calling_thread();
   m_pool = new frame_pool(m_owner.options().frame_memory, current_numa_node());
   set_current_frame_pool(m_pool);
@@ -115,7 +103,7 @@ void worker::run() noexcept {
     counted_as_searching = reason == idle_workers::wake_reason::notified;
   }
   set_current_frame_pool(nullptr);
-  t_current_worker = nullptr;
+  t_this_thread_worker = nullptr;
 }
 
 }  // namespace pulse::detail

@@ -35,9 +35,12 @@ public:
   // The continuation-publication seam: how a fork makes its not-yet-started part available to
   // thieves, and takes it back if none took it. Owner thread only. Eager for now: every publish is
   // a push onto the deque; the heartbeat policy makes publication lazy behind the same two calls.
-  void publish(std::coroutine_handle<> continuation);
+  inline void publish(std::coroutine_handle<> continuation);
   // The most recently published continuation if it is still here, else null (a thief took it).
-  std::coroutine_handle<> reclaim() noexcept;
+  std::coroutine_handle<> reclaim() noexcept {
+    const auto taken = m_deque.pop();
+    return taken ? taken.value : std::coroutine_handle<>{};
+  }
 
   // For thieves and idle checks.
   take_result<std::coroutine_handle<>> steal_from() noexcept { return m_deque.steal(); }
@@ -61,5 +64,10 @@ private:
 // purpose: clang caches thread_local addresses across co_await (llvm #47179), and a call it cannot
 // see through is re-evaluated after every resumption, on whatever thread that is.
 [[gnu::noinline]] worker* current_worker() noexcept;
+
+// The same, read directly: only for lib/ code that is not inside a coroutine body (the fork
+// hooks, the frame allocator), where no suspension can separate the read from its use.
+inline thread_local worker* t_this_thread_worker = nullptr;
+inline worker* this_thread_worker() noexcept { return t_this_thread_worker; }
 
 }  // namespace pulse::detail

@@ -48,16 +48,13 @@ frame_pool::~frame_pool() {
   }
 }
 
-void* frame_pool::allocate(std::size_t size_class) {
-  ++m_counters.allocated;
-  ++m_live;
-  if (m_free[size_class] == nullptr) {
-    take_remote_frees();
-  }
-  if (free_block* const block = m_free[size_class]) {
-    m_free[size_class] = block->next;
-    ++m_counters.reused;
-    return block;
+void* frame_pool::allocate_slow(std::size_t size_class) {
+  if (take_remote_frees()) {
+    if (free_block* const block = m_free[size_class]) {
+      m_free[size_class] = block->next;
+      ++m_counters.reused;
+      return block;
+    }
   }
   return carve(size_class);
 }
@@ -76,13 +73,6 @@ void* frame_pool::carve(std::size_t size_class) {
   void* const result = m_carve_next[size_class];
   m_carve_next[size_class] += block;
   return result;
-}
-
-void frame_pool::free_local(void* block, std::size_t size_class) noexcept {
-  --m_live;
-  auto* const node = static_cast<free_block*>(block);
-  node->next = m_free[size_class];
-  m_free[size_class] = node;
 }
 
 void frame_pool::free_remote(void* block) noexcept {
@@ -125,6 +115,10 @@ bool frame_pool::release_or_orphan(frame_pool* pool) noexcept {
 }
 
 void* frame_allocate(std::size_t bytes) {
+  frame_pool* const owner = t_current_pool;
+  if (owner != nullptr && bytes <= largest_pooled_frame) [[likely]] {
+    return owner->allocate(frame_class_of(bytes));
+  }
   if (bytes > largest_pooled_frame) {
     frame_pool* const pool = t_current_pool;
     std::pmr::memory_resource* const resource = pool != nullptr ? &pool->upstream() : std::pmr::new_delete_resource();
@@ -132,17 +126,13 @@ void* frame_allocate(std::size_t bytes) {
     ::new (memory) large_frame_header{resource};
     return static_cast<std::byte*>(memory) + sizeof(large_frame_header);
   }
-  const std::size_t size_class = frame_class_of(bytes);
-  if (frame_pool* const pool = t_current_pool) {
-    return pool->allocate(size_class);
-  }
   fallback_pool& shared = fallback();
   std::lock_guard lock(shared.mutex);
-  return shared.pool.allocate(size_class);
+  return shared.pool.allocate(frame_class_of(bytes));
 }
 
 void frame_deallocate(void* frame, std::size_t bytes) noexcept {
-  if (bytes > largest_pooled_frame) {
+  if (bytes > largest_pooled_frame) [[unlikely]] {
     void* const memory = static_cast<std::byte*>(frame) - sizeof(large_frame_header);
     std::pmr::memory_resource* const resource = static_cast<large_frame_header*>(memory)->resource;
     resource->deallocate(memory, sizeof(large_frame_header) + bytes, cache_line);

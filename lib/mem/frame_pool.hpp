@@ -72,9 +72,23 @@ public:
   // Returns every chunk to the upstream. Only when no block is live (see release_or_orphan).
   ~frame_pool();
 
-  // Owner only (or under the fallback pool's mutex).
-  void* allocate(std::size_t size_class);
-  void free_local(void* block, std::size_t size_class) noexcept;
+  // Owner only (or under the fallback pool's mutex). The fast paths are a free-list pop or push.
+  void* allocate(std::size_t size_class) {
+    ++m_counters.allocated;
+    ++m_live;
+    if (free_block* const block = m_free[size_class]) [[likely]] {
+      m_free[size_class] = block->next;
+      ++m_counters.reused;
+      return block;
+    }
+    return allocate_slow(size_class);
+  }
+  void free_local(void* block, std::size_t size_class) noexcept {
+    --m_live;
+    auto* const node = static_cast<free_block*>(block);
+    node->next = m_free[size_class];
+    m_free[size_class] = node;
+  }
 
   // Any thread.
   void free_remote(void* block) noexcept;
@@ -93,6 +107,8 @@ private:
     free_block* next;
   };
 
+  // The free list is empty: take the remote frees, else carve a new block.
+  void* allocate_slow(std::size_t size_class);
   void* carve(std::size_t size_class);
   // Moves the remote-free stack onto the free lists; returns whether it held anything.
   bool take_remote_frees() noexcept;
