@@ -63,8 +63,8 @@ TEST_CASE("the owner reuses what it frees; blocks are aligned and know their poo
   CHECK(chunk_of(a)->size_class == size_class);
   pool->free_local(a, size_class);
   CHECK(pool->allocate(size_class) == a);  // LIFO: the cache-hot block first
-  CHECK(pool->counters().allocated == 3);
-  CHECK(pool->counters().reused == 1);
+  CHECK(pool->allocated_blocks() == 3);
+  CHECK(pool->reused_blocks() == 1);
   CHECK(upstream.allocations == 1);  // one chunk serves them all
   pool->free_local(a, size_class);
   pool->free_local(b, size_class);
@@ -96,7 +96,7 @@ TEST_CASE("blocks freed by other threads go home and are reused", "[frames][remo
     pool->allocate(size_class);
   }
   CHECK(pool->counters().remote_freed == 1000);
-  CHECK(pool->counters().reused == 1000);
+  CHECK(pool->reused_blocks() == 1000);
   CHECK(upstream.allocations == chunks_before);  // nothing new was needed
   CHECK_FALSE(frame_pool::release_or_orphan(pool));  // 1000 blocks still live: orphaned
 }

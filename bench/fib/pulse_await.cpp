@@ -1,5 +1,5 @@
 // pulse tasks, awaited one after the other (no fork): the floor cost of a coroutine call, which
-// fork-join and pcall are measured against.
+// fork-join and pcall are measured against. Serial by construction, so one worker only.
 #include "fib/fib.hpp"
 
 #include <pulse/pulse.hpp>
@@ -20,11 +20,11 @@ pulse::task<long> fib(int n) {
 }
 
 void fib_pulse_await(benchmark::State& state) {
-  pulse::runtime rt{{.workers = 1}};
+  pulse::runtime rt{{.workers = static_cast<unsigned>(state.range(0))}};
   for (auto _ : state) {
     const long result = pulse::sync_wait(rt, fib(pulse_bench::fib_n));
     if (result != pulse_bench::fib_expected) {
-      throw std::logic_error("fib_pulse_await: wrong result");
+      throw std::logic_error("fib/pulse_await: wrong result");
     }
     benchmark::DoNotOptimize(result);
   }
@@ -33,4 +33,4 @@ void fib_pulse_await(benchmark::State& state) {
 }  // namespace
 
 // Real time: the work runs on a worker while the benchmark thread blocks in sync_wait.
-BENCHMARK(fib_pulse_await)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(fib_pulse_await)->Name("fib/pulse_await")->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();

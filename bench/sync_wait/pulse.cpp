@@ -1,5 +1,7 @@
 // sync_wait round trip: hand a trivial task to a worker and block until it is done. The cost of
 // entering the runtime from outside (queue, wake-up, completion event).
+#include "thread_counts.hpp"
+
 #include <pulse/pulse.hpp>
 
 #include <benchmark/benchmark.h>
@@ -19,4 +21,8 @@ void sync_wait_round_trip(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(sync_wait_round_trip)->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(sync_wait_round_trip)
+    ->Name("sync_wait/pulse")
+    ->Apply(pulse_bench::thread_counts)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();

@@ -33,7 +33,12 @@ struct alignas(cache_line) large_frame_header {
 }  // namespace
 
 frame_pool* current_frame_pool() noexcept { return t_current_pool; }
-void set_current_frame_pool(frame_pool* pool) noexcept { t_current_pool = pool; }
+void set_current_frame_pool(frame_pool* pool) noexcept {
+  t_current_pool = pool;
+#if PULSE_INLINE_FRAME_POOL
+  t_frame_free_lists = pool != nullptr ? pool->free_lists() : nullptr;
+#endif
+}
 
 frame_pool::frame_pool(std::pmr::memory_resource* upstream, int node)
     : m_owned_upstream(upstream != nullptr ? nullptr : std::make_unique<node_memory_resource>(node)),
@@ -50,9 +55,8 @@ frame_pool::~frame_pool() {
 
 void* frame_pool::allocate_slow(std::size_t size_class) {
   if (take_remote_frees()) {
-    if (free_block* const block = m_free[size_class]) {
-      m_free[size_class] = block->next;
-      ++m_counters.reused;
+    if (free_block* const block = heads[size_class]) {
+      heads[size_class] = block->next;
       return block;
     }
   }
@@ -64,7 +68,8 @@ void* frame_pool::carve(std::size_t size_class) {
   if (m_carve_next[size_class] == nullptr ||
       static_cast<std::size_t>(m_carve_end[size_class] - m_carve_next[size_class]) < block) {
     void* const memory = m_upstream.allocate(chunk_bytes, chunk_bytes);
-    auto* const chunk = ::new (memory) chunk_header{this, static_cast<std::uint32_t>(size_class), m_node, m_chunks};
+    auto* const chunk =
+        ::new (memory) chunk_header{{this}, this, static_cast<std::uint32_t>(size_class), m_node, m_chunks};
     m_chunks = chunk;
     ++m_counters.chunks;
     m_carve_next[size_class] = reinterpret_cast<std::byte*>(chunk) + sizeof(chunk_header);
@@ -72,6 +77,7 @@ void* frame_pool::carve(std::size_t size_class) {
   }
   void* const result = m_carve_next[size_class];
   m_carve_next[size_class] += block;
+  ++m_counters.carved;
   return result;
 }
 
@@ -96,25 +102,34 @@ bool frame_pool::take_remote_frees() noexcept {
   while (block != nullptr) {
     free_block* const next = block->next;
     const std::size_t size_class = chunk_of(block)->size_class;
-    block->next = m_free[size_class];
-    m_free[size_class] = block;
+    block->next = heads[size_class];
+    heads[size_class] = block;
     ++m_counters.remote_freed;
-    --m_live;
     block = next;
   }
   return took;
 }
 
+std::uint64_t frame_pool::live_blocks() const noexcept {
+  std::uint64_t free_blocks = 0;
+  for (const free_block* list : heads) {
+    for (; list != nullptr; list = list->next) {
+      ++free_blocks;
+    }
+  }
+  return m_counters.carved - free_blocks;
+}
+
 bool frame_pool::release_or_orphan(frame_pool* pool) noexcept {
   pool->take_remote_frees();
-  if (pool->m_live != 0) {
+  if (pool->live_blocks() != 0) {
     return false;  // live frames still point into it: leave it to them
   }
   delete pool;
   return true;
 }
 
-void* frame_allocate(std::size_t bytes) {
+void* frame_allocate_any(std::size_t bytes) {
   frame_pool* const owner = t_current_pool;
   if (owner != nullptr && bytes <= largest_pooled_frame) [[likely]] {
     return owner->allocate(frame_class_of(bytes));
@@ -131,7 +146,7 @@ void* frame_allocate(std::size_t bytes) {
   return shared.pool.allocate(frame_class_of(bytes));
 }
 
-void frame_deallocate(void* frame, std::size_t bytes) noexcept {
+void frame_deallocate_any(void* frame, std::size_t bytes) noexcept {
   if (bytes > largest_pooled_frame) [[unlikely]] {
     void* const memory = static_cast<std::byte*>(frame) - sizeof(large_frame_header);
     std::pmr::memory_resource* const resource = static_cast<large_frame_header*>(memory)->resource;

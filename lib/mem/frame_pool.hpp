@@ -22,6 +22,8 @@
 
 #include "sched/chase_lev_deque.hpp"  // cache_line
 
+#include <pulse/detail/frame_allocator.hpp>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -31,17 +33,15 @@
 
 namespace pulse::detail {
 
-inline constexpr std::size_t frame_block_granule = cache_line;
-inline constexpr std::size_t frame_class_count = 32;
-inline constexpr std::size_t largest_pooled_frame = frame_class_count * frame_block_granule;  // 2 KiB
-inline constexpr std::size_t chunk_bytes = 64 * 1024;
+inline constexpr std::size_t chunk_bytes = frame_chunk_bytes;
+static_assert(frame_block_granule == cache_line);
 
-constexpr std::size_t frame_class_of(std::size_t bytes) noexcept { return (bytes - 1) / frame_block_granule; }
 constexpr std::size_t frame_block_bytes(std::size_t size_class) noexcept { return (size_class + 1) * frame_block_granule; }
 
 class frame_pool;
 
 struct alignas(cache_line) chunk_header {
+  frame_chunk_owner owner;  // first: the inline free path reads it (frame_allocator.hpp)
   frame_pool* home;
   std::uint32_t size_class;
   std::int32_t node;
@@ -54,15 +54,15 @@ inline chunk_header* chunk_of(const void* block) noexcept {
 }
 
 // Counters, read only when the pool's owner is quiescent (tests, and later the statistics).
+// Counted on slow paths (`allocated` is in frame_free_lists, on the fast path).
 struct frame_pool_counters {
-  std::uint64_t allocated = 0;     // blocks handed out
-  std::uint64_t reused = 0;        // of which came from a free list rather than fresh memory
+  std::uint64_t carved = 0;        // of which were fresh memory; the rest were reused
   std::uint64_t remote_freed = 0;  // blocks other threads freed into this pool
   std::uint64_t off_node = 0;      // blocks this pool's owner freed whose memory is on another node
   std::uint64_t chunks = 0;        // chunks taken from the upstream
 };
 
-class frame_pool {
+class frame_pool : private frame_free_lists {
 public:
   // With no upstream given, the pool takes pages bound to `node` (node_memory_resource) and owns
   // that resource, so an orphaned pool keeps it too. A given upstream must outlive the pool.
@@ -74,20 +74,17 @@ public:
 
   // Owner only (or under the fallback pool's mutex). The fast paths are a free-list pop or push.
   void* allocate(std::size_t size_class) {
-    ++m_counters.allocated;
-    ++m_live;
-    if (free_block* const block = m_free[size_class]) [[likely]] {
-      m_free[size_class] = block->next;
-      ++m_counters.reused;
+    ++allocated;
+    if (free_block* const block = heads[size_class]) [[likely]] {
+      heads[size_class] = block->next;
       return block;
     }
     return allocate_slow(size_class);
   }
   void free_local(void* block, std::size_t size_class) noexcept {
-    --m_live;
     auto* const node = static_cast<free_block*>(block);
-    node->next = m_free[size_class];
-    m_free[size_class] = node;
+    node->next = heads[size_class];
+    heads[size_class] = node;
   }
 
   // Any thread.
@@ -101,26 +98,27 @@ public:
   std::pmr::memory_resource& upstream() const noexcept { return m_upstream; }
   void count_off_node() noexcept { ++m_counters.off_node; }
   const frame_pool_counters& counters() const noexcept { return m_counters; }
+  std::uint64_t allocated_blocks() const noexcept { return allocated; }
+  std::uint64_t reused_blocks() const noexcept { return allocated - m_counters.carved; }
+  frame_free_lists* free_lists() noexcept { return this; }
 
 private:
-  struct free_block {
-    free_block* next;
-  };
+  using free_block = frame_free_block;
 
   // The free list is empty: take the remote frees, else carve a new block.
   void* allocate_slow(std::size_t size_class);
   void* carve(std::size_t size_class);
   // Moves the remote-free stack onto the free lists; returns whether it held anything.
   bool take_remote_frees() noexcept;
+  // Blocks carved and not on a free list: frames still alive somewhere. Owner only.
+  std::uint64_t live_blocks() const noexcept;
 
   std::unique_ptr<std::pmr::memory_resource> m_owned_upstream;
   std::pmr::memory_resource& m_upstream;
   const int m_node;
-  free_block* m_free[frame_class_count] = {};
   std::byte* m_carve_next[frame_class_count] = {};
   std::byte* m_carve_end[frame_class_count] = {};
   chunk_header* m_chunks = nullptr;
-  std::int64_t m_live = 0;  // owner's count: allocations minus frees it has seen
   frame_pool_counters m_counters;
   // Written by other threads: on a line of its own.
   alignas(cache_line) std::atomic<free_block*> m_remote_frees{nullptr};

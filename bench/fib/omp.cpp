@@ -1,0 +1,40 @@
+// OpenMP tasks: one branch as a task, the other inline, then taskwait; one thread of the team
+// starts the recursion (parallel + single) and the others execute tasks.
+#include "fib/fib.hpp"
+#include "thread_counts.hpp"
+
+#include <benchmark/benchmark.h>
+
+#include <stdexcept>
+
+namespace {
+
+long fib(int n) {
+  if (n < 2) {
+    return n;
+  }
+  long a = 0;
+#pragma omp task shared(a)
+  a = fib(n - 1);
+  const long b = fib(n - 2);
+#pragma omp taskwait
+  return a + b;
+}
+
+void fib_omp(benchmark::State& state) {
+  const int threads = static_cast<int>(state.range(0));
+  for (auto _ : state) {
+    long result = 0;
+#pragma omp parallel num_threads(threads)
+#pragma omp single
+    result = fib(pulse_bench::fib_n);
+    if (result != pulse_bench::fib_expected) {
+      throw std::logic_error("fib/omp: wrong result");
+    }
+    benchmark::DoNotOptimize(result);
+  }
+}
+
+}  // namespace
+
+BENCHMARK(fib_omp)->Name("fib/omp")->Apply(pulse_bench::thread_counts)->Unit(benchmark::kMillisecond)->UseRealTime();
