@@ -92,13 +92,18 @@ TEST_CASE("blocks freed by other threads go home and are reused", "[frames][remo
   for (auto& freer : freers) {
     freer.join();
   }
+  std::vector<void*> again;
   for (int i = 0; i < 1000; ++i) {
-    pool->allocate(size_class);
+    again.push_back(pool->allocate(size_class));
   }
   CHECK(pool->counters().remote_freed == 1000);
   CHECK(pool->reused_blocks() == 1000);
   CHECK(upstream.allocations == chunks_before);  // nothing new was needed
-  CHECK_FALSE(frame_pool::release_or_orphan(pool));  // 1000 blocks still live: orphaned
+  for (void* block : again) {
+    pool->free_local(block, size_class);
+  }
+  CHECK(frame_pool::release_or_orphan(pool));
+  CHECK(upstream.deallocations == upstream.allocations);
 }
 
 TEST_CASE("a pool with live blocks is orphaned, and they can still be freed into it", "[frames]") {
@@ -189,7 +194,24 @@ pulse::task<long> many_live_frames(int count) {
   co_return total;
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+#  define PULSE_TEST_UNDER_ASAN 1
+#elif defined(__has_feature)
+#  if __has_feature(address_sanitizer)
+#    define PULSE_TEST_UNDER_ASAN 1
+#  endif
+#endif
+#ifndef PULSE_TEST_UNDER_ASAN
+#  define PULSE_TEST_UNDER_ASAN 0
+#endif
+constexpr bool under_address_sanitizer = PULSE_TEST_UNDER_ASAN != 0;
+
 TEST_CASE("RSS falls back after a runtime with large pools is destroyed", "[frames][rss]") {
+  if (under_address_sanitizer) {
+    // Shadow memory and the allocator's quarantine stay resident whatever pulse returns.
+    WARN("skipped under AddressSanitizer: RSS does not reflect what the program returns");
+    return;
+  }
   const long before = resident_bytes();
   long peak = 0;
   {
