@@ -191,6 +191,14 @@ public:
     return t >= b;
   }
 
+  // Owner only: whether push() can proceed without growing (allocating) the ring. For the heartbeat
+  // signal handler, which must not allocate.
+  bool has_room() const noexcept {
+    const index b = Atomics::load(m_bottom, std::memory_order_relaxed);
+    const index t = Atomics::load(m_top, std::memory_order_relaxed);
+    return b - t < Atomics::load(m_ring, std::memory_order_relaxed)->capacity - 1;
+  }
+
   std::size_t capacity() const noexcept {
     return static_cast<std::size_t>(Atomics::load(m_ring, std::memory_order_relaxed)->capacity);
   }

@@ -40,16 +40,21 @@ idle_workers::wake_reason idle_workers::cancel_park(unsigned self) {
   return reason_of(m_slots[self].word.load(std::memory_order_acquire));
 }
 
-idle_workers::wake_reason idle_workers::sleep(unsigned self) {
+idle_workers::wake_reason idle_workers::sleep(unsigned self, std::int64_t timeout_ns) {
   std::atomic<std::uint32_t>& word = m_slots[self].word;
   // acquire: pairs with the waker's release, so what it published before waking us is visible.
   if (word.load(std::memory_order_acquire) == armed) {
-    futex_wait(word, armed);
+    if (timeout_ns > 0) {
+      const timespec relative{static_cast<time_t>(timeout_ns / 1'000'000'000), static_cast<long>(timeout_ns % 1'000'000'000)};
+      futex_wait_for(word, armed, &relative);
+    } else {
+      futex_wait(word, armed);
+    }
   }
   if (const std::uint32_t state = word.load(std::memory_order_acquire); state != armed) {
     return reason_of(state);
   }
-  // A spurious return (a signal): take ourselves off the stack unless a waker just did.
+  // Timed out, or a spurious return (a signal): take ourselves off the stack unless a waker just did.
   return cancel_park(self);
 }
 

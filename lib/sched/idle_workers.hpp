@@ -35,7 +35,7 @@ public:
 
   enum class wake_reason {
     notified,  // woken to search; already counted in `searching`
-    not_woken, // found work on its last look, or a spurious futex return: search again
+    not_woken, // found work on its last look, timed out, or a spurious futex return: search again
     shutdown,  // wake_all(): look at the runtime's state
   };
 
@@ -44,16 +44,17 @@ public:
   void found_work() noexcept;
   void stop_searching() noexcept { m_searching.fetch_sub(1, std::memory_order_seq_cst); }
 
-  // Parks worker `self` until woken. `work_or_exit_visible` is evaluated after the worker is counted
-  // as a sleeper and after a seq_cst fence; if it returns true the worker does not sleep.
+  // Parks worker `self` until woken, or for at most `timeout_ns` if positive. `work_or_exit_visible`
+  // is evaluated after the worker is counted as a sleeper and after a seq_cst fence; if it returns
+  // true the worker does not sleep.
   template <typename Recheck>
-  wake_reason park(unsigned self, Recheck&& work_or_exit_visible) {
+  wake_reason park(unsigned self, Recheck&& work_or_exit_visible, std::int64_t timeout_ns) {
     prepare_park(self);
     std::atomic_thread_fence(std::memory_order_seq_cst);
     if (work_or_exit_visible()) {
       return cancel_park(self);
     }
-    return sleep(self);
+    return sleep(self, timeout_ns);
   }
 
   // Call after making work available (a push to a deque or to the injection queue).
@@ -61,6 +62,16 @@ public:
     // seq_cst fence: orders the caller's push before the loads below; see the header comment.
     std::atomic_thread_fence(std::memory_order_seq_cst);
     // relaxed: the fence above does the ordering.
+    if (m_searching.load(std::memory_order_relaxed) == 0 && m_sleepers.load(std::memory_order_relaxed) != 0) {
+      wake_one();
+    }
+  }
+
+  // Makes sure some worker is awake to look for work (and to nudge a worker whose latent work is
+  // stuck under a long frame): wakes one sleeper if none is searching. No fence: what it guards
+  // against are workers that parked while the runtime was idle, long before, whose count is
+  // visible; a worker parking now parks with a timeout, since tasks are live.
+  void ensure_watcher() noexcept {
     if (m_searching.load(std::memory_order_relaxed) == 0 && m_sleepers.load(std::memory_order_relaxed) != 0) {
       wake_one();
     }
@@ -77,7 +88,7 @@ private:
 
   void prepare_park(unsigned self);
   wake_reason cancel_park(unsigned self);
-  wake_reason sleep(unsigned self);
+  wake_reason sleep(unsigned self, std::int64_t timeout_ns);
   void wake_one() noexcept;
 
   alignas(cache_line) std::atomic<unsigned> m_searching{0};
