@@ -7,6 +7,9 @@
 #include <memory>
 #include <memory_resource>
 
+#include <pulse/promotion.hpp>
+#include <pulse/stats.hpp>
+
 namespace pulse {
 
 // An aggregate: designated initializers work, e.g. pulse::runtime{{.workers = 4}}.
@@ -15,8 +18,16 @@ struct runtime_options {
   // affinity mask (what taskset and cpusets allow), not the machine's CPU count.
   unsigned workers = 0;
 
-  // How often a worker's heartbeat falls due; must be positive.
+  // How often a worker's heartbeat falls due; must be positive. At each heartbeat a busy worker
+  // promotes its oldest latent work so that idle workers can steal it (promotion.hpp).
   std::chrono::microseconds heartbeat{100};
+
+  // When latent work becomes stealable. Ignored if `policy` is set.
+  promotion_mode promotion = promotion_mode::heartbeat;
+
+  // A user-defined heartbeat policy (promotion.hpp); shared by all workers, which call it
+  // concurrently. Null means the built-in `promotion` mode.
+  std::shared_ptr<promotion_policy> policy{};
 
   // Where the workers' frame pools get their memory: chunks of 64 KiB aligned to 64 KiB. Null means
   // pages bound to each worker's NUMA node. A resource given here must outlive the runtime and any
@@ -51,6 +62,9 @@ public:
 
   // The options in force, with `workers` resolved to the actual count.
   const runtime_options& options() const noexcept;
+
+  // Counters summed over the workers (approximate while tasks run).
+  pulse::stats stats() const;
 
   detail::runtime_impl& impl() noexcept { return *m_impl; }
 

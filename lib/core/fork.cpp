@@ -53,7 +53,7 @@ void fork_child_starting(task_promise_base& child) {
   const bool skip = join.failed.load(std::memory_order_relaxed);
   const std::uint32_t next = child.fork_index() + 1;
   if (next < join.count && self != nullptr) {
-    self->publish(join.children[next]);  // even when skipping: the finish path reclaims it
+    self->publish(work_item::coroutine(join.children[next]));  // even when skipping: the finish path reclaims it
   }
   if (skip) {
     child.mark_skipped();
@@ -72,8 +72,8 @@ std::coroutine_handle<> fork_child_finished(task_promise_base& child) noexcept {
     if (self == nullptr) {
       return join.children[next];  // off the workers nothing was published: run serially
     }
-    if (const std::coroutine_handle<> sibling = self->reclaim()) {
-      return sibling;  // nobody took it: carry on as a plain call would
+    if (const work_item sibling = self->reclaim()) {
+      return sibling.as_coroutine();  // nobody took it: carry on as a plain call would
     }
     return arrive(join, 1);  // a thief has the rest of the fork; this strand ends here
   }
@@ -81,6 +81,34 @@ std::coroutine_handle<> fork_child_finished(task_promise_base& child) noexcept {
     return join.parent;  // never stolen: every child ran here, in order
   }
   return arrive(join, fork_join::arrival_total - join.steals);
+}
+
+}  // namespace pulse::detail
+
+namespace pulse::detail {
+
+bool publish_job(stack_job& job) {
+  worker* const self = this_thread_worker();
+  if (self == nullptr) {
+    return false;
+  }
+  self->publish(work_item::job(job));
+  return true;
+}
+
+void publish_job_promoted(stack_job& job) { this_thread_worker()->publish_promoted(work_item::job(job)); }
+
+bool reclaim_job(stack_job& job) noexcept {
+  const work_item back = this_thread_worker()->reclaim();
+  // Strict nesting: what comes back, if anything, is this job.
+  return back == work_item::job(job);
+}
+
+void wait_for_job(stack_job& job) noexcept { this_thread_worker()->wait_for(job); }
+
+loop_poll poll_heartbeat_for_loop() noexcept {
+  worker* const self = this_thread_worker();
+  return self != nullptr ? self->poll_for_loop() : loop_poll{1U << 30, false};
 }
 
 }  // namespace pulse::detail

@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
@@ -13,9 +15,44 @@
 
 namespace pulse {
 namespace detail {
+namespace {
+
+void heartbeat_signal_handler(int) {
+  const int saved_errno = errno;
+  if (worker* const self = t_this_thread_worker) {
+    self->on_heartbeat_signal();
+  }
+  errno = saved_errno;
+}
+
+}  // namespace
+
+bool heartbeat_signal_installed() noexcept {
+  // Once per process, and only if the program has not claimed SIGURG for itself (then a worker
+  // in a long frame waits for its next poll instead). SA_RESTART: an interrupted system call in
+  // user code carries on.
+  static const bool installed = [] {
+    struct sigaction current {};
+    if (sigaction(SIGURG, nullptr, &current) != 0) {
+      return false;
+    }
+    const bool claimed = (current.sa_flags & SA_SIGINFO) != 0 ||
+                         (current.sa_handler != SIG_DFL && current.sa_handler != SIG_IGN);
+    if (claimed) {
+      return false;
+    }
+    struct sigaction action {};
+    action.sa_handler = heartbeat_signal_handler;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    return sigaction(SIGURG, &action, nullptr) == 0;
+  }();
+  return installed;
+}
 
 runtime_impl::runtime_impl(runtime& facade, runtime_options resolved)
     : m_facade(facade), m_options(std::move(resolved)), m_idle(m_options.workers) {
+  m_nudge_with_signals = heartbeat_signal_installed();
   m_workers.reserve(m_options.workers);
   // Every worker exists before any starts: thieves index the whole vector.
   for (unsigned index = 0; index < m_options.workers; ++index) {
@@ -65,7 +102,7 @@ void runtime_impl::submit_root(std::coroutine_handle<> root) {
     throw std::logic_error("pulse: a task was submitted to a runtime that is being destroyed");
   }
   try {
-    m_injection.push(root);
+    m_injection.push(work_item::coroutine(root));
   } catch (...) {
     root_finished();  // not queued after all (bad_alloc in the overflow list)
     throw;
@@ -129,6 +166,19 @@ runtime::~runtime() { m_impl->shutdown(); }
 unsigned runtime::worker_count() const noexcept { return m_impl->worker_count(); }
 
 const runtime_options& runtime::options() const noexcept { return m_impl->options(); }
+
+pulse::stats runtime::stats() const {
+  pulse::stats total;
+  for (unsigned i = 0; i < m_impl->worker_count(); ++i) {
+    const detail::worker_counters& each = m_impl->worker_at(i).counters();
+    total.heartbeats += each.heartbeats.load(std::memory_order_relaxed);
+    total.promotions += each.promotions.load(std::memory_order_relaxed);
+    total.steals += each.steals.load(std::memory_order_relaxed);
+    total.heartbeat_signals += each.signals_sent.load(std::memory_order_relaxed);
+    total.promotion_time += std::chrono::nanoseconds{each.promotion_ns.load(std::memory_order_relaxed)};
+  }
+  return total;
+}
 
 namespace {
 

@@ -5,6 +5,7 @@
 #include "core/worker.hpp"
 #include "sched/idle_workers.hpp"
 #include "sched/injection_queue.hpp"
+#include "sched/work_item.hpp"
 #include "topo/affinity.hpp"
 
 #include <pulse/runtime.hpp>
@@ -34,7 +35,7 @@ public:
   worker& worker_at(unsigned index) const noexcept { return *m_workers[index]; }
   idle_workers& idle() noexcept { return m_idle; }
   const cpu_mask& cpus() const noexcept { return m_cpus; }
-  injection_queue<std::coroutine_handle<>>& injection() noexcept { return m_injection; }
+  injection_queue<work_item>& injection() noexcept { return m_injection; }
 
   // True when `candidate` is one of this runtime's workers.
   bool is_own_worker(const worker* candidate) const noexcept { return candidate != nullptr && &candidate->owner() == this; }
@@ -49,6 +50,7 @@ public:
   void submit_root(std::coroutine_handle<> root);
   void root_finished() noexcept;
 
+  bool has_live_roots() const noexcept { return m_live_roots.load(std::memory_order_acquire) != 0; }
   // Workers exit when this becomes true: shutdown has begun and no root is live.
   bool finished() const noexcept {
     return m_stopping.load(std::memory_order_acquire) && m_live_roots.load(std::memory_order_acquire) == 0;
@@ -58,12 +60,16 @@ public:
 
   void report_unhandled_exception(std::exception_ptr error) const noexcept;
 
+  // Whether thieves may send SIGURG to a worker stuck in a long frame (see worker.hpp).
+  bool nudge_with_signals() const noexcept { return m_nudge_with_signals; }
+
 private:
   runtime& m_facade;  // the pulse::runtime that owns this, for spawn() from a worker
   runtime_options m_options;
   cpu_mask m_cpus = cpu_mask::of_process();
+  bool m_nudge_with_signals = false;
 
-  injection_queue<std::coroutine_handle<>> m_injection;
+  injection_queue<work_item> m_injection;
   idle_workers m_idle;
   std::atomic<std::size_t> m_live_roots{0};
   std::atomic<bool> m_stopping{false};
@@ -75,10 +81,28 @@ private:
 
 namespace pulse::detail {
 
-// Needs runtime_impl complete: the deque push, then a wake-up if someone should come and steal.
-inline void worker::publish(std::coroutine_handle<> continuation) {
-  m_deque.push(continuation);
-  m_owner.idle().notify();
+// Records `item` as latent work, then, by the promotion mode: eager promotes it at once (and
+// wakes a thief), serial never does, heartbeat and adaptive count down to the next poll.
+inline void worker::publish(work_item item) {
+  bool first_latent = false;
+  {
+    critical_section guard(*this);
+    first_latent = !m_continuations.has_latent();
+    m_continuations.push(item);
+    if (m_mode == promotion_mode::eager && m_policy == nullptr) {
+      promote_oldest();
+    }
+  }
+  if (m_mode == promotion_mode::eager && m_policy == nullptr) {
+    m_owner.idle().notify();
+  } else if (m_mode != promotion_mode::serial || m_policy != nullptr) {
+    if (first_latent) {
+      m_owner.idle().ensure_watcher();  // someone must be awake to nudge us if we stall
+    }
+    if (--m_countdown == 0) {
+      poll();
+    }
+  }
 }
 
 }  // namespace pulse::detail

@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include <pthread.h>
+#include <csignal>
 
 #include <algorithm>
 
@@ -21,12 +21,27 @@ namespace {
 constexpr int search_rounds = 24;
 constexpr int max_pause_shift = 7;
 
+// A parked worker looks again after this many heartbeats while tasks are live (and sleeps for
+// good when none is).
+constexpr std::int64_t park_heartbeats = 10;
+
+// Polls aim at one per eighth of the heartbeat interval; the countdown between them adapts.
+constexpr std::uint32_t most_publishes_between_polls = 1U << 16;
+
+// The adaptive mode keeps promotion cost near 1% of the interval, within [base / 4, base * 16].
+constexpr std::int64_t adaptive_overhead_percent = 1;
+
 }  // namespace
 
 worker* current_worker() noexcept { return t_this_thread_worker; }
 
 worker::worker(runtime_impl& owner, unsigned index) noexcept
-    : m_owner(owner), m_index(index), m_random(0x853C49E6748FEA9BULL * (index + 1)) {}
+    : m_owner(owner),
+      m_index(index),
+      m_random(0x853C49E6748FEA9BULL * (index + 1)),
+      m_mode(owner.options().promotion),
+      m_policy(owner.options().policy.get()),
+      m_interval_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(owner.options().heartbeat).count()) {}
 
 void worker::start() {
   m_thread = std::thread([this] { run(); });
@@ -38,7 +53,185 @@ void worker::join() {
   }
 }
 
-bool worker::find_work(std::coroutine_handle<>& next) noexcept {
+work_item worker::reclaim() noexcept {
+  critical_section guard(*this);
+  if (m_continuations.newest_is_latent()) {
+    return m_continuations.pop_latent();  // the common case: nothing was promoted since
+  }
+  m_continuations.drop_promoted();
+  const auto taken = m_deque.pop();
+  return taken ? taken.value : work_item{};
+}
+
+void worker::publish_promoted(work_item item) {
+  {
+    critical_section guard(*this);
+    m_continuations.push(item);
+    promote_oldest();
+  }
+  m_owner.idle().notify();
+}
+
+void worker::promote_oldest() noexcept {
+  m_deque.push(m_continuations.promote_oldest());
+  m_counters.promotions.store(m_counters.promotions.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+void worker::poll() noexcept {
+  const std::int64_t now = monotonic_ns();
+  const std::int64_t since = now - m_last_poll_ns;
+  const std::int64_t target = m_interval_ns / 8;
+  if (since < target / 2 && m_poll_every < most_publishes_between_polls) {
+    m_poll_every *= 2;
+  } else if (since > target * 2 && m_poll_every > 1) {
+    m_poll_every /= 2;
+  }
+  m_last_poll_ns = now;
+  m_polled_at_ns.store(now, std::memory_order_relaxed);
+  m_countdown = m_poll_every;
+  if (now >= m_next_heartbeat_ns || m_missed_signal) {
+    m_missed_signal = false;
+    heartbeat(now);
+  }
+}
+
+void worker::heartbeat(std::int64_t now_ns) noexcept {
+  m_counters.heartbeats.store(m_counters.heartbeats.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  const std::size_t latent = m_continuations.latent_count();
+  heartbeat_sample sample{m_index, latent, std::chrono::nanoseconds{m_interval_ns},
+                          std::chrono::nanoseconds{now_ns - m_last_heartbeat_ns},
+                          std::chrono::nanoseconds{m_last_promotion_cost_ns}};
+  std::size_t promote = 0;
+  if (latent != 0) {
+    promote = m_policy != nullptr ? std::min(m_policy->should_promote(sample), latent) : 1;
+  }
+  if (promote != 0) {
+    {
+      critical_section guard(*this);
+      for (std::size_t i = 0; i < promote; ++i) {
+        promote_oldest();
+      }
+    }
+    m_owner.idle().notify();
+    m_last_promotion_cost_ns = monotonic_ns() - now_ns;
+    m_counters.promotion_ns.store(
+        m_counters.promotion_ns.load(std::memory_order_relaxed) + static_cast<std::uint64_t>(m_last_promotion_cost_ns),
+        std::memory_order_relaxed);
+  }
+  const std::int64_t base = std::chrono::duration_cast<std::chrono::nanoseconds>(m_owner.options().heartbeat).count();
+  if (m_policy != nullptr) {
+    m_interval_ns = std::max<std::int64_t>(1, m_policy->next_interval(sample).count());
+  } else if (m_mode == promotion_mode::adaptive && promote != 0) {
+    if (m_last_promotion_cost_ns * 100 > m_interval_ns * adaptive_overhead_percent) {
+      m_interval_ns = std::min(m_interval_ns * 2, base * 16);
+    } else if (m_last_promotion_cost_ns * 400 < m_interval_ns * adaptive_overhead_percent) {
+      m_interval_ns = std::max(m_interval_ns / 2, std::max<std::int64_t>(base / 4, 1));
+    }
+  }
+  m_last_heartbeat_ns = now_ns;
+  m_next_heartbeat_ns = now_ns + m_interval_ns;
+}
+
+loop_poll worker::poll_for_loop() noexcept {
+  if (m_mode == promotion_mode::serial && m_policy == nullptr) {
+    return {most_publishes_between_polls, false};
+  }
+  const std::int64_t now = monotonic_ns();
+  // Iterations cost anything from a nanosecond up: aim at a poll per eighth of an interval.
+  const std::int64_t since = now - m_last_poll_ns;
+  const std::int64_t target = m_interval_ns / 8;
+  if (since < target / 2 && m_loop_budget < (1U << 24)) {
+    m_loop_budget *= 2;
+  } else if (since > target * 2 && m_loop_budget > 1) {
+    m_loop_budget /= 2;
+  }
+  m_polled_at_ns.store(now, std::memory_order_relaxed);
+  m_last_poll_ns = now;
+  const bool due = now >= m_next_heartbeat_ns || m_missed_signal || m_mode == promotion_mode::eager;
+  if (!due) {
+    return {m_loop_budget, false};
+  }
+  if (m_continuations.has_latent()) {
+    // Older latent work comes first: it is the bigger piece.
+    m_missed_signal = false;
+    heartbeat(now);
+    return {m_loop_budget, false};
+  }
+  m_missed_signal = false;
+  m_counters.heartbeats.store(m_counters.heartbeats.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  m_last_heartbeat_ns = now;
+  m_next_heartbeat_ns = now + m_interval_ns;
+  return {m_loop_budget, true};  // the loop's own remaining range is the oldest latent work
+}
+
+void worker::wait_for(stack_job& job) noexcept {
+  // Only steal, never pop our own deque: everything in it belongs to frames below this one.
+  int round = 0;
+  while (!job.done()) {
+    work_item next;
+    if (m_owner.injection().try_pop(next) || steal(next)) {
+      run_item(next);
+      round = 0;
+      continue;
+    }
+    // Our own older latent work must still get out while we wait.
+    if (monotonic_ns() >= m_next_heartbeat_ns) {
+      poll();
+    }
+    const int pauses = 1 << std::min(round++, max_pause_shift);
+    for (int i = 0; i < pauses && !job.done(); ++i) {
+      cpu_relax();
+    }
+  }
+}
+
+void worker::nudge_if_stalled(std::int64_t now_ns) noexcept {
+  const pthread_t thread = m_native.load(std::memory_order_acquire);
+  if (!m_owner.nudge_with_signals() || !m_busy.load(std::memory_order_relaxed) || thread == pthread_t{}) {
+    return;
+  }
+  // The configured interval, not the owner's adapted one, which only the owner may read.
+  const std::int64_t interval = std::chrono::duration_cast<std::chrono::nanoseconds>(m_owner.options().heartbeat).count();
+  const std::int64_t polled = m_polled_at_ns.load(std::memory_order_relaxed);
+  std::int64_t nudged = m_nudged_at_ns.load(std::memory_order_relaxed);
+  if (now_ns - polled < interval || now_ns - nudged < interval) {
+    return;
+  }
+  // relaxed: only rate-limits nudges; one thief wins per interval.
+  if (m_nudged_at_ns.compare_exchange_strong(nudged, now_ns, std::memory_order_relaxed)) {
+    pthread_kill(thread, SIGURG);
+    m_counters.signals_sent.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void worker::on_heartbeat_signal() noexcept {
+  if (m_in_critical) {
+    m_missed_signal = true;  // the next poll promotes
+    return;
+  }
+  // Only what is async-signal-safe: no allocation (a full deque ring would have to grow), no mutex
+  // (no wake-up: the thief that sent the signal is awake and searching).
+  if (m_continuations.has_latent() && m_deque.has_room()) {
+    promote_oldest();
+    m_last_heartbeat_ns = monotonic_ns();
+    m_next_heartbeat_ns = m_last_heartbeat_ns + m_interval_ns;
+  } else {
+    m_missed_signal = true;
+  }
+}
+
+void worker::run_item(work_item item) noexcept {
+  const std::size_t base = m_continuations.strand_base();
+  if (item.is_job()) {
+    item.as_job().execute();
+  } else {
+    resume(item.as_coroutine());
+  }
+  critical_section guard(*this);
+  m_continuations.end_strand(base);
+}
+
+bool worker::find_work(work_item& next) noexcept {
   if (const auto own = m_deque.pop()) {
     next = own.value;
     return true;
@@ -46,20 +239,41 @@ bool worker::find_work(std::coroutine_handle<>& next) noexcept {
   return m_owner.injection().try_pop(next);
 }
 
-bool worker::steal(std::coroutine_handle<>& next) noexcept {
-  return for_each_victim(m_index, m_owner.worker_count(), m_random, [&](unsigned victim) {
+bool worker::steal(work_item& next) noexcept {
+  const unsigned workers = m_owner.worker_count();
+  if (workers < 2) {
+    return false;
+  }
+  const auto try_victim = [&](unsigned victim) {
     const auto taken = m_owner.worker_at(victim).steal_from();
     if (taken) {
       next = taken.value;
+      m_counters.steals.store(m_counters.steals.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     }
     return static_cast<bool>(taken);
-  });
+  };
+  if (m_policy != nullptr) {
+    const unsigned first = m_policy->select_victim(m_index, workers, m_random.next()) % workers;
+    if (first != m_index && try_victim(first)) {
+      return true;
+    }
+  }
+  return for_each_victim(m_index, workers, m_random, try_victim);
 }
 
-bool worker::search(std::coroutine_handle<>& next) noexcept {
+bool worker::search(work_item& next) noexcept {
   for (int round = 0; round < search_rounds; ++round) {
     if (m_owner.injection().try_pop(next) || steal(next)) {
       return true;
+    }
+    if (round == search_rounds / 2) {
+      // Halfway and still nothing: maybe a worker is deep in a long frame with latent work.
+      const std::int64_t now = monotonic_ns();
+      for (unsigned v = 0; v < m_owner.worker_count(); ++v) {
+        if (v != m_index) {
+          m_owner.worker_at(v).nudge_if_stalled(now);
+        }
+      }
     }
     const int pauses = 1 << std::min(round, max_pause_shift);
     for (int i = 0; i < pauses; ++i) {
@@ -71,35 +285,45 @@ bool worker::search(std::coroutine_handle<>& next) noexcept {
 
 void worker::run() noexcept {
   t_this_thread_worker = this;
+  m_native.store(pthread_self(), std::memory_order_release);
   m_owner.cpus().apply_to_calling_thread();
   m_pool = new frame_pool(m_owner.options().frame_memory, current_numa_node());
   set_current_frame_pool(m_pool);
   // Names show in top, gdb and perf; the kernel keeps at most 15 characters.
   const std::string name = fmt::format("pulse-w{}", m_index);
   pthread_setname_np(pthread_self(), name.c_str());
+  m_last_poll_ns = monotonic_ns();
+  m_next_heartbeat_ns = m_last_poll_ns + m_interval_ns;
+  m_last_heartbeat_ns = m_last_poll_ns;
 
   idle_workers& idle = m_owner.idle();
   bool counted_as_searching = false;  // true after a wake-up: the waker counted us
-  std::coroutine_handle<> next;
+  work_item next;
   while (true) {
     if (!counted_as_searching && find_work(next)) {
-      resume(next);
+      m_busy.store(true, std::memory_order_relaxed);
+      run_item(next);
       continue;
     }
+    m_busy.store(false, std::memory_order_relaxed);
     if (!counted_as_searching) {
       idle.start_searching();
     }
     counted_as_searching = false;
     if (search(next)) {
       idle.found_work();
-      resume(next);
+      m_busy.store(true, std::memory_order_relaxed);
+      run_item(next);
       continue;
     }
     idle.stop_searching();
     if (m_owner.finished()) {
       break;
     }
-    const auto reason = idle.park(m_index, [this] { return m_owner.work_visible() || m_owner.finished(); });
+    // While tasks are live, sleep at most a few heartbeats: then search again, and nudge a worker
+    // whose latent work is stuck under a long frame (it publishes nothing, so nobody is woken).
+    const std::int64_t timeout_ns = m_owner.has_live_roots() ? park_heartbeats * m_interval_ns : 0;
+    const auto reason = idle.park(m_index, [this] { return m_owner.work_visible() || m_owner.finished(); }, timeout_ns);
     counted_as_searching = reason == idle_workers::wake_reason::notified;
   }
   set_current_frame_pool(nullptr);

@@ -1,19 +1,45 @@
-// A worker: one thread of a runtime, with its own work-stealing deque. It runs what it pops from
-// its deque, then what arrives in the runtime's injection queue, then what it steals; with nothing
-// anywhere it searches for a while and then parks (lib/sched/idle_workers.hpp).
+// A worker: one thread of a runtime, with its own continuation stack (latent work) and
+// work-stealing deque (promoted work). It runs what it pops from its deque, then what arrives in
+// the runtime's injection queue, then what it steals; with nothing anywhere it searches for a while
+// and then parks (lib/sched/idle_workers.hpp).
+//
+// Heartbeat. Every publish counts down; when the count runs out the worker reads the clock
+// (poll), and when its heartbeat is due it promotes its oldest latent entry (or what the policy
+// says). The countdown adapts so that a poll comes about every eighth of an interval, whatever the
+// grain of the forks. A frame that computes for long without forking never polls, so its latent
+// work could never get out (the problem of Chili #33): a thief that finds nothing to steal sends
+// such a worker SIGURG, and the handler promotes on the worker's own thread, unless the worker was
+// interrupted inside an operation on its continuation stack or deque (then the next poll does it).
 #pragma once
 
 #include "mem/frame_pool.hpp"
 #include "sched/chase_lev_deque.hpp"
+#include "sched/continuation_stack.hpp"
 #include "sched/victim_order.hpp"
+#include "sched/work_item.hpp"
 
+#include <pulse/promotion.hpp>
+
+#include <atomic>
+#include <chrono>
 #include <coroutine>
+#include <cstdint>
+#include <pthread.h>
 #include <thread>
 #include <utility>
 
 namespace pulse::detail {
 
 class runtime_impl;
+
+// Counters a worker keeps for itself; others read them (relaxed) for statistics.
+struct worker_counters {
+  std::atomic<std::uint64_t> heartbeats{0};
+  std::atomic<std::uint64_t> promotions{0};
+  std::atomic<std::uint64_t> steals{0};
+  std::atomic<std::uint64_t> signals_sent{0};
+  std::atomic<std::uint64_t> promotion_ns{0};  // time spent promoting: the overhead side of the ratio
+};
 
 class worker {
 public:
@@ -25,38 +51,87 @@ public:
   void join();
 
   runtime_impl& owner() const noexcept { return m_owner; }
+  unsigned index() const noexcept { return m_index; }
   // The worker's frame pool; null until its thread has started. Its thread creates it, so the
   // pool's memory is placed on the node the worker runs on.
   frame_pool* pool() const noexcept { return m_pool; }
   // After join(): the pool, for the runtime to release.
   frame_pool* take_pool() noexcept { return std::exchange(m_pool, nullptr); }
-  unsigned index() const noexcept { return m_index; }
+  const worker_counters& counters() const noexcept { return m_counters; }
 
-  // The continuation-publication seam: how a fork makes its not-yet-started part available to
-  // thieves, and takes it back if none took it. Owner thread only. Eager for now: every publish is
-  // a push onto the deque; the heartbeat policy makes publication lazy behind the same two calls.
-  inline void publish(std::coroutine_handle<> continuation);
-  // The most recently published continuation if it is still here, else null (a thief took it).
-  std::coroutine_handle<> reclaim() noexcept {
-    const auto taken = m_deque.pop();
-    return taken ? taken.value : std::coroutine_handle<>{};
-  }
+  // The publication seam, owner thread only: a fork, pcall or loop split records its
+  // not-yet-started part, and takes it back when it gets there. reclaim() returns the entry if no
+  // thief took it, else an empty item.
+  void publish(work_item item);
+  // Records `item` and promotes it at once: the heartbeat is due and it is the oldest latent work.
+  void publish_promoted(work_item item);
+  work_item reclaim() noexcept;
+
+  // Runs other work until `job` (taken by a thief) is done.
+  void wait_for(stack_job& job) noexcept;
+  // For loops: whether a heartbeat is due now, and how long until the next look.
+  loop_poll poll_for_loop() noexcept;
 
   // For thieves and idle checks.
-  take_result<std::coroutine_handle<>> steal_from() noexcept { return m_deque.steal(); }
+  take_result<work_item> steal_from() noexcept { return m_deque.steal(); }
   bool looks_idle() const noexcept { return m_deque.looks_empty(); }
+  // A thief found nothing: if this worker has not polled for a whole interval, nudge it.
+  void nudge_if_stalled(std::int64_t now_ns) noexcept;
+  // SIGURG arrived on this worker's thread.
+  void on_heartbeat_signal() noexcept;
 
 private:
   void run() noexcept;
-  bool find_work(std::coroutine_handle<>& next) noexcept;
-  bool steal(std::coroutine_handle<>& next) noexcept;
-  bool search(std::coroutine_handle<>& next) noexcept;
+  bool find_work(work_item& next) noexcept;
+  bool steal(work_item& next) noexcept;
+  bool search(work_item& next) noexcept;
+  void run_item(work_item item) noexcept;
+
+  void poll() noexcept;
+  void heartbeat(std::int64_t now_ns) noexcept;
+  void promote_oldest() noexcept;
+
+  // Brackets owner operations on the continuation stack and the deque, so that the signal handler,
+  // which runs on this same thread, never sees them half done.
+  struct critical_section {
+    explicit critical_section(worker& w) noexcept : self(w) {
+      self.m_in_critical = true;
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+    }
+    ~critical_section() {
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+      self.m_in_critical = false;
+    }
+    worker& self;
+  };
 
   runtime_impl& m_owner;
   const unsigned m_index;
-  chase_lev_deque<std::coroutine_handle<>> m_deque;
+  chase_lev_deque<work_item> m_deque;
+  continuation_stack m_continuations;
   fast_random m_random;
   frame_pool* m_pool = nullptr;  // released (or orphaned) by the runtime after the thread ends
+
+  // Heartbeat state, owner-only (the handler reads it on the owner's own thread).
+  promotion_mode m_mode;
+  promotion_policy* m_policy;  // null: the built-in mode
+  std::int64_t m_interval_ns;
+  std::uint32_t m_countdown = 1;
+  std::uint32_t m_poll_every = 16;
+  std::uint32_t m_loop_budget = 64;  // loop iterations between polls, adapted like m_poll_every
+  std::int64_t m_last_poll_ns = 0;
+  std::int64_t m_next_heartbeat_ns = 0;
+  std::int64_t m_last_heartbeat_ns = 0;
+  std::int64_t m_last_promotion_cost_ns = 0;
+  volatile bool m_in_critical = false;
+  volatile bool m_missed_signal = false;
+
+  // Read by thieves (relaxed): when this worker last polled, and whether it is running work.
+  alignas(cache_line) std::atomic<std::int64_t> m_polled_at_ns{0};
+  std::atomic<bool> m_busy{false};
+  std::atomic<std::int64_t> m_nudged_at_ns{0};
+  worker_counters m_counters;
+  std::atomic<pthread_t> m_native{};  // set by the worker's own thread as it starts
   std::thread m_thread;
 };
 
@@ -69,5 +144,11 @@ private:
 // hooks, the frame allocator), where no suspension can separate the read from its use.
 inline thread_local worker* t_this_thread_worker = nullptr;
 inline worker* this_thread_worker() noexcept { return t_this_thread_worker; }
+
+// Monotonic nanoseconds, for heartbeats.
+inline std::int64_t monotonic_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 }  // namespace pulse::detail
