@@ -1,0 +1,213 @@
+// pulse::parallel_for and pulse::parallel_reduce: loops with no grain size.
+//
+//   co_await pulse::parallel_for(0, n, [&](std::size_t i) { out[i] = f(in[i]); });
+//   double sum = co_await pulse::parallel_reduce(0, n, 0.0, [&](std::size_t i) { return x[i]; },
+//                                                [](double a, double b) { return a + b; });
+//
+// A loop runs serially on the calling worker, asking every so many iterations whether its
+// heartbeat is due (the count adapts so that this costs next to nothing). When it is, and the
+// worker holds no older latent work (which would be promoted first, being bigger), the loop splits
+// what remains in half and promotes the upper half, which an idle worker may take and split again.
+// At the end the loop takes back the halves nobody took and waits for the others, running other
+// work meanwhile. parallel_reduce combines partial results in index order, so `combine` needs only
+// to be associative; the result is combine(init, map(first), ..., map(last - 1)).
+// If iterations throw, the loop still finishes what was split off, then rethrows the exception of
+// the lowest-indexed range that failed. Off the workers the loop simply runs serially.
+#pragma once
+
+#include <pulse/detail/stack_job.hpp>
+
+#include <algorithm>
+#include <coroutine>
+#include <cstddef>
+#include <exception>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+namespace pulse {
+namespace detail {
+
+// A heartbeat halves the remaining range; a range can only be halved about 64 times.
+inline constexpr std::size_t most_loop_splits = 64;
+
+// Runs [first, last) with `step(i, acc)`, splitting at heartbeats; returns this range's partial
+// (starting from `seed`) combined with every split-off part in order.
+template <typename Acc, typename Step, typename Combine, typename Seed>
+Acc run_split_range(std::size_t first, std::size_t last, Seed&& seed, Step& step, Combine& combine);
+
+template <typename Acc, typename Step, typename Combine>
+class range_job final : public stack_job {
+public:
+  range_job(std::size_t first, std::size_t last, Step& step, Combine& combine) noexcept
+      : stack_job(&run), m_first(first), m_last(last), m_step(step), m_combine(combine) {}
+
+  void run_inline() noexcept {
+    try {
+      // A split-off range is never empty: its partial starts from its first element.
+      result.emplace(run_split_range<Acc>(m_first + 1, m_last, m_step.first_of(m_first), m_step, m_combine));
+    } catch (...) {
+      error = std::current_exception();
+    }
+  }
+
+  std::optional<Acc> result;
+  std::exception_ptr error;
+  bool stolen = false;
+
+private:
+  static void run(stack_job& self) noexcept { static_cast<range_job&>(self).run_inline(); }
+  std::size_t m_first;
+  std::size_t m_last;
+  Step& m_step;
+  Combine& m_combine;
+};
+
+template <typename Acc, typename Step, typename Combine, typename Seed>
+Acc run_split_range(std::size_t first, std::size_t last, Seed&& seed, Step& step, Combine& combine) {
+  using job = range_job<Acc, Step, Combine>;
+  // Storage for the split-off halves; constructed in place as the loop splits.
+  alignas(job) unsigned char storage[most_loop_splits][sizeof(job)];
+  std::size_t splits = 0;
+  auto split_at = [&](std::size_t index) -> job& { return *std::launder(reinterpret_cast<job*>(storage[index])); };
+
+  Acc acc(std::forward<Seed>(seed));
+  std::exception_ptr error;
+  std::size_t i = first;
+  std::size_t end = last;
+  try {
+    while (i < end) {
+      const loop_poll poll = poll_heartbeat_for_loop();
+      if (poll.split_now && end - i >= 2 && splits < most_loop_splits) {
+        const std::size_t middle = i + (end - i) / 2;
+        job& half = *::new (storage[splits]) job(middle, end, step, combine);
+        ++splits;
+        end = middle;
+        publish_job_promoted(half);  // split_now is only ever true on a worker
+      }
+      const std::size_t stop = std::min<std::size_t>(end, i + poll.iterations_until_next_poll);
+      for (; i < stop; ++i) {
+        acc = step.fold(std::move(acc), i);
+      }
+    }
+  } catch (...) {
+    error = std::current_exception();
+  }
+  // Newest split first: each comes back unless a thief took it.
+  for (std::size_t k = splits; k-- > 0;) {
+    job& half = split_at(k);
+    if (reclaim_job(half)) {
+      half.run_inline();
+    } else {
+      half.stolen = true;
+    }
+  }
+  for (std::size_t k = splits; k-- > 0;) {
+    if (split_at(k).stolen) {
+      wait_for_job(split_at(k));
+    }
+  }
+  // The lowest range first: this one, then the halves from the last split (lowest) upward.
+  std::exception_ptr first_error = error;
+  for (std::size_t k = splits; k-- > 0 && !first_error;) {
+    first_error = split_at(k).error;
+  }
+  if (!first_error) {
+    for (std::size_t k = splits; k-- > 0;) {
+      acc = combine(std::move(acc), std::move(*split_at(k).result));
+    }
+  }
+  for (std::size_t k = 0; k < splits; ++k) {
+    split_at(k).~job();
+  }
+  if (first_error) {
+    std::rethrow_exception(first_error);
+  }
+  return acc;
+}
+
+// parallel_for as a reduction over nothing.
+template <typename Body>
+struct for_step {
+  Body& body;
+  std::monostate first_of(std::size_t i) {
+    body(i);
+    return {};
+  }
+  std::monostate fold(std::monostate, std::size_t i) {
+    body(i);
+    return {};
+  }
+};
+struct ignore_combine {
+  std::monostate operator()(std::monostate, std::monostate) const noexcept { return {}; }
+};
+
+template <typename T, typename Map, typename Combine>
+struct reduce_step {
+  Map& map;
+  Combine& combine;
+  T first_of(std::size_t i) { return map(i); }
+  T fold(T acc, std::size_t i) { return combine(std::move(acc), map(i)); }
+};
+
+}  // namespace detail
+
+template <typename Body>
+class [[nodiscard("co_await the loop: on its own it runs nothing")]] parallel_for_awaitable {
+public:
+  parallel_for_awaitable(std::size_t first, std::size_t last, Body body) : m_first(first), m_last(last), m_body(std::move(body)) {}
+  bool await_ready() const noexcept { return true; }
+  void await_suspend(std::coroutine_handle<>) const noexcept {}
+  void await_resume() {
+    if (m_first >= m_last) {
+      return;
+    }
+    detail::for_step<Body> step{m_body};
+    detail::ignore_combine combine;
+    detail::run_split_range<std::monostate>(m_first, m_last, std::monostate{}, step, combine);
+  }
+
+private:
+  std::size_t m_first;
+  std::size_t m_last;
+  Body m_body;
+};
+
+// Calls body(i) for every i in [first, last), potentially in parallel; see the top of this header.
+template <typename Body>
+  requires std::is_invocable_v<Body&, std::size_t>
+parallel_for_awaitable<std::decay_t<Body>> parallel_for(std::size_t first, std::size_t last, Body&& body) {
+  return {first, last, std::forward<Body>(body)};
+}
+
+template <typename T, typename Map, typename Combine>
+class [[nodiscard("co_await the loop: on its own it runs nothing")]] parallel_reduce_awaitable {
+public:
+  parallel_reduce_awaitable(std::size_t first, std::size_t last, T init, Map map, Combine combine)
+      : m_first(first), m_last(last), m_init(std::move(init)), m_map(std::move(map)), m_combine(std::move(combine)) {}
+  bool await_ready() const noexcept { return true; }
+  void await_suspend(std::coroutine_handle<>) const noexcept {}
+  T await_resume() {
+    detail::reduce_step<T, Map, Combine> step{m_map, m_combine};
+    return detail::run_split_range<T>(m_first, std::max(m_first, m_last), std::move(m_init), step, m_combine);
+  }
+
+private:
+  std::size_t m_first;
+  std::size_t m_last;
+  T m_init;
+  Map m_map;
+  Combine m_combine;
+};
+
+// combine(init, map(first), ..., map(last - 1)), potentially in parallel; see the top of this header.
+template <typename T, typename Map, typename Combine>
+  requires std::is_invocable_r_v<T, Map&, std::size_t> && std::is_invocable_r_v<T, Combine&, T, T>
+parallel_reduce_awaitable<T, std::decay_t<Map>, std::decay_t<Combine>> parallel_reduce(std::size_t first,
+                                                                                          std::size_t last, T init,
+                                                                                          Map&& map, Combine&& combine) {
+  return {first, last, std::move(init), std::forward<Map>(map), std::forward<Combine>(combine)};
+}
+
+}  // namespace pulse

@@ -1,0 +1,136 @@
+// pulse::pcall: potentially parallel calls of plain functions (the seed's PCall).
+//
+//   long fib(int n) {
+//     if (n < 2) return n;
+//     auto [a, b] = pulse::pcall([=] { return fib(n - 1); }, [=] { return fib(n - 2); });
+//     return a + b;
+//   }
+//
+// Calls f, then the rest, on this thread, exactly like plain calls: the later calls are recorded as
+// latent work (a few plain stores) and taken back when f returns. If a heartbeat promoted one and
+// another worker took it, the join waits for it and runs other work meanwhile. Results come back as
+// a tuple (a void call's place holds std::monostate); every call runs, and if any threw, the
+// exception of the lowest-numbered one is rethrown after all have finished. On a thread that is not
+// a worker everything simply runs inline. No coroutine frame: the fastest form for compute kernels.
+#pragma once
+
+#include <pulse/detail/stack_job.hpp>
+
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+namespace pulse {
+namespace detail {
+
+// What one call produced: its value (or reference, or nothing) or its exception.
+template <typename R>
+class call_outcome {
+public:
+  template <typename F>
+  void capture(F& fn) noexcept {
+    try {
+      if constexpr (std::is_void_v<R>) {
+        std::invoke(fn);
+        m_value.emplace();
+      } else if constexpr (std::is_reference_v<R>) {
+        m_value.emplace(std::addressof(std::invoke(fn)));
+      } else {
+        m_value.emplace(std::invoke(fn));
+      }
+    } catch (...) {
+      m_error = std::current_exception();
+    }
+  }
+  bool rethrow_if_failed() const {
+    if (m_error) {
+      std::rethrow_exception(m_error);
+    }
+    return false;
+  }
+  decltype(auto) take() {
+    if constexpr (std::is_void_v<R>) {
+      return std::monostate{};
+    } else if constexpr (std::is_reference_v<R>) {
+      return static_cast<R>(**m_value);
+    } else {
+      return R(std::move(*m_value));
+    }
+  }
+
+private:
+  using stored = std::conditional_t<std::is_void_v<R>, std::monostate,
+                                    std::conditional_t<std::is_reference_v<R>, std::remove_reference_t<R>*, R>>;
+  std::optional<stored> m_value;
+  std::exception_ptr m_error;
+};
+
+template <typename F>
+using call_result_t = std::invoke_result_t<F&>;
+
+template <typename F>
+using pcall_element_t = std::conditional_t<std::is_void_v<call_result_t<F>>, std::monostate, call_result_t<F>>;
+
+// One later call of a pcall, living in pcall's frame.
+template <typename F>
+class call_job final : public stack_job {
+public:
+  explicit call_job(F& fn) noexcept : stack_job(&run), m_fn(fn) {}
+  call_outcome<call_result_t<F>> outcome;
+  bool stolen = false;
+
+  void run_inline() noexcept { outcome.capture(m_fn); }
+
+private:
+  static void run(stack_job& self) noexcept { static_cast<call_job&>(self).run_inline(); }
+  F& m_fn;
+};
+
+}  // namespace detail
+
+template <typename F, typename... G>
+  requires std::is_invocable_v<F&> && (std::is_invocable_v<G&> && ...)
+std::tuple<detail::pcall_element_t<F>, detail::pcall_element_t<G>...> pcall(F&& f, G&&... g) {
+  detail::call_outcome<detail::call_result_t<F>> first;
+  std::tuple<detail::call_job<std::remove_reference_t<G>>...> later{g...};
+  constexpr std::size_t count = sizeof...(G);
+
+  // Published last first, so that the first later call is the newest: it comes back first.
+  bool on_worker = true;
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    ((on_worker = on_worker && detail::publish_job(std::get<count - 1 - I>(later))), ...);
+  }(std::make_index_sequence<count>{});
+
+  first.capture(f);
+
+  std::apply(
+      [&](auto&... job) {
+        (
+            [&] {
+              if (!on_worker || detail::reclaim_job(job)) {
+                job.run_inline();  // nobody took it: a plain call
+              } else {
+                job.stolen = true;
+              }
+            }(),
+            ...);
+        ((job.stolen ? detail::wait_for_job(job) : void()), ...);
+      },
+      later);
+
+  first.rethrow_if_failed();
+  std::apply([](auto&... job) { (job.outcome.rethrow_if_failed(), ...); }, later);
+  return std::apply(
+      [&](auto&... job) {
+        return std::tuple<detail::pcall_element_t<F>, detail::pcall_element_t<G>...>(first.take(), job.outcome.take()...);
+      },
+      later);
+}
+
+}  // namespace pulse
