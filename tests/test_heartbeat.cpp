@@ -1,0 +1,245 @@
+// Heartbeat scheduling: latent work, promotion, pcall, policies, loops.
+// Covers: with two workers, long tasks get their latent siblings promoted and stolen (counters),
+// including under a frame that never forks (the SIGURG nudge); pcall's results (values, void,
+// references), its plain join and its stolen join (a call that provably ran on another worker),
+// its exception path (every call runs, the lowest-numbered exception is rethrown) and its inline
+// path off the workers; fib by fork and by pcall exact under every promotion mode, heartbeat
+// intervals of 20 us, 100 us and 1 ms, and a user policy (which is called); parallel_for visiting
+// every index exactly once, empty and one-element ranges; parallel_reduce exact under every mode;
+// an exception in a loop rethrown after the split-off ranges finish.
+#include <pulse/pulse.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <variant>
+#include <vector>
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// Busy for `duration` without forking.
+void spin_for(std::chrono::microseconds duration) {
+  const auto until = std::chrono::steady_clock::now() + duration;
+  while (std::chrono::steady_clock::now() < until) {
+  }
+}
+
+pulse::task<std::thread::id> long_task() {
+  spin_for(20ms);
+  co_return std::this_thread::get_id();
+}
+
+pulse::task<bool> two_long_tasks() {
+  auto [a, b] = co_await pulse::fork(long_task(), long_task());
+  co_return a != b;
+}
+
+TEST_CASE("with two workers, latent siblings of long tasks are promoted and stolen", "[heartbeat]") {
+  pulse::runtime rt{{.workers = 2}};
+  int in_parallel = 0;
+  for (int round = 0; round < 5; ++round) {
+    in_parallel += pulse::sync_wait(rt, two_long_tasks()) ? 1 : 0;
+  }
+  const pulse::stats counters = rt.stats();
+  INFO("heartbeats " << counters.heartbeats << ", promotions " << counters.promotions << ", steals "
+                     << counters.steals << ", signals " << counters.heartbeat_signals);
+  CHECK(in_parallel == 5);  // every pair ran on two threads
+  CHECK(counters.promotions >= 5);
+  CHECK(counters.steals >= 5);
+}
+
+int rendezvous(std::atomic<int>& arrived) {
+  arrived.fetch_add(1);
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (arrived.load() < 2 && std::chrono::steady_clock::now() < deadline) {
+  }
+  return arrived.load();
+}
+
+pulse::task<std::string> pcall_shapes() {
+  static int shared = 3;
+  auto [a, nothing, ref, text] = pulse::pcall([] { return 1; }, [] {}, []() -> int& { return shared; },
+                                              [] { return std::string("four"); });
+  static_assert(std::is_same_v<decltype(nothing), std::monostate>);
+  co_return std::to_string(a) + (&ref == &shared ? " ref " : " copy ") + text;
+}
+
+TEST_CASE("pcall returns every result in order", "[pcall]") {
+  pulse::runtime rt{{.workers = 2}};
+  CHECK(pulse::sync_wait(rt, pcall_shapes()) == "1 ref four");
+  auto [x, y] = pulse::pcall([] { return 5; }, [] { return 6; });  // off the workers: inline
+  CHECK(x + y == 11);
+}
+
+pulse::task<bool> pcall_stolen_join(std::atomic<int>& arrived) {
+  // Each side waits (bounded) for the other: only possible if the second call was stolen.
+  auto [a, b] = pulse::pcall([&] { return rendezvous(arrived); }, [&] { return rendezvous(arrived); });
+  co_return a == 2 && b == 2;
+}
+
+TEST_CASE("pcall's stolen join waits for the thief", "[pcall][steal]") {
+  pulse::runtime rt{{.workers = 2}};
+  for (int round = 0; round < 10; ++round) {
+    std::atomic<int> arrived{0};
+    REQUIRE(pulse::sync_wait(rt, pcall_stolen_join(arrived)));
+  }
+}
+
+struct numbered_error : std::runtime_error {
+  explicit numbered_error(int id_) : std::runtime_error("call " + std::to_string(id_)), id(id_) {}
+  int id;
+};
+
+pulse::task<int> pcall_failures(std::atomic<int>& ran, bool first_waits_for_thief) {
+  std::atomic<int> arrived{0};
+  try {
+    pulse::pcall(
+        [&] {
+          ++ran;
+          if (first_waits_for_thief) {
+            rendezvous(arrived);
+          }
+          return 0;
+        },
+        [&]() -> int {
+          ++ran;
+          if (first_waits_for_thief) {
+            rendezvous(arrived);
+          }
+          throw numbered_error(1);
+        },
+        [&]() -> int {
+          ++ran;
+          throw numbered_error(2);
+        });
+  } catch (const numbered_error& e) {
+    co_return e.id;
+  }
+  co_return -1;
+}
+
+TEST_CASE("pcall runs every call and rethrows the lowest-numbered failure", "[pcall][exception]") {
+  pulse::runtime rt{{.workers = 2}};
+  for (const bool stolen : {false, true}) {
+    std::atomic<int> ran{0};
+    CHECK(pulse::sync_wait(rt, pcall_failures(ran, stolen)) == 1);
+    CHECK(ran == 3);
+  }
+}
+
+long fib_pcall(int n) {
+  if (n < 2) {
+    return n;
+  }
+  auto [a, b] = pulse::pcall([=] { return fib_pcall(n - 1); }, [=] { return fib_pcall(n - 2); });
+  return a + b;
+}
+
+pulse::task<long> fib_fork(int n) {
+  if (n < 2) {
+    co_return n;
+  }
+  auto [a, b] = co_await pulse::fork(fib_fork(n - 1), fib_fork(n - 2));
+  co_return a + b;
+}
+
+pulse::task<long> fib_pcall_task(int n) { co_return fib_pcall(n); }
+
+pulse::task<long> sum_of_squares(std::size_t n) {
+  co_return co_await pulse::parallel_reduce(
+      0, n, 0L, [](std::size_t i) { return static_cast<long>(i * i); }, [](long a, long b) { return a + b; });
+}
+
+class counting_policy final : public pulse::promotion_policy {
+public:
+  std::atomic<long> asked{0};
+  std::size_t should_promote(const pulse::heartbeat_sample& sample) override {
+    ++asked;
+    return sample.latent;  // promote everything latent
+  }
+};
+
+TEST_CASE("results are exact under every promotion mode and interval", "[heartbeat][policy]") {
+  const std::size_t n = 200'000;
+  const long squares = [&] {
+    long total = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      total += static_cast<long>(i * i);
+    }
+    return total;
+  }();
+  using pulse::promotion_mode;
+  for (const auto mode : {promotion_mode::heartbeat, promotion_mode::eager, promotion_mode::adaptive, promotion_mode::serial}) {
+    for (const auto interval : {20us, 100us, 1000us}) {
+      INFO("mode " << static_cast<int>(mode) << ", heartbeat " << interval.count() << " us");
+      pulse::runtime rt{{.workers = 2, .heartbeat = interval, .promotion = mode}};
+      CHECK(pulse::sync_wait(rt, fib_fork(20)) == 6765);
+      CHECK(pulse::sync_wait(rt, fib_pcall_task(25)) == 75025);
+      CHECK(pulse::sync_wait(rt, sum_of_squares(n)) == squares);
+    }
+  }
+  auto policy = std::make_shared<counting_policy>();
+  pulse::runtime rt{{.workers = 2, .heartbeat = 20us, .policy = policy}};
+  CHECK(pulse::sync_wait(rt, fib_pcall_task(27)) == 196418);
+  CHECK(pulse::sync_wait(rt, two_long_tasks()));
+  CHECK(policy->asked > 0);
+}
+
+pulse::task<long> visit_each(std::vector<std::atomic<int>>& visits, std::size_t first, std::size_t last) {
+  co_await pulse::parallel_for(first, last, [&](std::size_t i) {
+    visits[i].fetch_add(1, std::memory_order_relaxed);
+    if (i % 4096 == 0) {
+      spin_for(1us);
+    }
+  });
+  co_return 0;
+}
+
+TEST_CASE("parallel_for visits every index exactly once", "[loops]") {
+  pulse::runtime rt{{.workers = 2, .heartbeat = 20us}};
+  constexpr std::size_t n = 1 << 21;
+  std::vector<std::atomic<int>> visits(n);
+  pulse::sync_wait(rt, visit_each(visits, 0, n));
+  long wrong = 0;
+  for (auto& v : visits) {
+    wrong += v.load() == 1 ? 0 : 1;
+  }
+  CHECK(wrong == 0);
+  pulse::sync_wait(rt, visit_each(visits, 5, 5));  // empty
+  pulse::sync_wait(rt, visit_each(visits, 9, 3));  // reversed bounds: empty too
+  pulse::sync_wait(rt, visit_each(visits, 7, 8));  // one element
+  CHECK(visits[7].load() == 2);
+  CHECK(visits[5].load() == 1);
+  CHECK(pulse::sync_wait(rt, sum_of_squares(0)) == 0);
+  CHECK(pulse::sync_wait(rt, sum_of_squares(1)) == 0);
+}
+
+pulse::task<int> failing_loop(std::atomic<long>& done) {
+  try {
+    co_await pulse::parallel_for(0, 1 << 20, [&](std::size_t i) {
+      if (i == 1000 || i == 900'000) {
+        throw numbered_error(static_cast<int>(i));
+      }
+      done.fetch_add(1, std::memory_order_relaxed);
+    });
+  } catch (const numbered_error& e) {
+    co_return e.id;
+  }
+  co_return -1;
+}
+
+TEST_CASE("an exception in a loop is rethrown after the split-off ranges finish", "[loops][exception]") {
+  pulse::runtime rt{{.workers = 2, .heartbeat = 20us}};
+  std::atomic<long> done{0};
+  CHECK(pulse::sync_wait(rt, failing_loop(done)) == 1000);  // the lowest-indexed failing range
+}
+
+}  // namespace
