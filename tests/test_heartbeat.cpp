@@ -6,7 +6,8 @@
 // path off the workers; fib by fork and by pcall exact under every promotion mode, heartbeat
 // intervals of 20 us, 100 us and 1 ms, and a user policy (which is called); parallel_for visiting
 // every index exactly once, empty and one-element ranges; parallel_reduce exact under every mode;
-// an exception in a loop rethrown after the split-off ranges finish.
+// an exception in a loop rethrown after the split-off ranges finish; sequential forks in a task
+// that moved to another worker at a join (its continuation stack there starts above its entries).
 #include <pulse/pulse.hpp>
 
 #include <catch2/catch.hpp>
@@ -32,13 +33,20 @@ void spin_for(std::chrono::microseconds duration) {
   }
 }
 
-pulse::task<std::thread::id> long_task() {
-  spin_for(20ms);
+// A long frame that never forks: it waits (bounded) until its sibling has started too, which
+// can only happen if the sibling, latent under it, was promoted and stolen. No timing assumption:
+// however late the thief runs, the wait outlasts it.
+pulse::task<std::thread::id> long_task(std::atomic<int>& started) {
+  started.fetch_add(1);
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (started.load() < 2 && std::chrono::steady_clock::now() < deadline) {
+  }
   co_return std::this_thread::get_id();
 }
 
 pulse::task<bool> two_long_tasks() {
-  auto [a, b] = co_await pulse::fork(long_task(), long_task());
+  std::atomic<int> started{0};
+  auto [a, b] = co_await pulse::fork(long_task(started), long_task(started));
   co_return a != b;
 }
 
@@ -240,6 +248,33 @@ TEST_CASE("an exception in a loop is rethrown after the split-off ranges finish"
   pulse::runtime rt{{.workers = 2, .heartbeat = 20us}};
   std::atomic<long> done{0};
   CHECK(pulse::sync_wait(rt, failing_loop(done)) == 1000);  // the lowest-indexed failing range
+}
+
+pulse::task<long> two_phases(int depth) {
+  if (depth == 0) {
+    co_return 1;
+  }
+  // After the first join this task may continue on the worker that arrived last; its second fork
+  // and its own finish then run on that worker, above whatever that worker was doing.
+  auto [a, b] = co_await pulse::fork(two_phases(depth - 1), two_phases(depth - 1));
+  auto [c, d] = co_await pulse::fork(two_phases(depth - 1), two_phases(depth - 1));
+  co_return a + b + c + d;
+}
+
+TEST_CASE("sequential forks after a join that moved the task to another worker", "[heartbeat][migration]") {
+  for (const auto mode : {pulse::promotion_mode::heartbeat, pulse::promotion_mode::eager}) {
+    pulse::runtime rt{{.workers = 2, .heartbeat = 20us, .promotion = mode}};
+    const auto deadline = std::chrono::steady_clock::now() + 2s;
+    int rounds = 0;
+    long wrong = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+      wrong += pulse::sync_wait(rt, two_phases(7)) == 16384 ? 0 : 1;
+      ++rounds;
+    }
+    INFO(rounds << " rounds, " << rt.stats().steals << " steals");
+    CHECK(wrong == 0);
+    CHECK(rt.stats().steals > 0);
+  }
 }
 
 }  // namespace

@@ -81,9 +81,14 @@ Acc run_split_range(std::size_t first, std::size_t last, Seed&& seed, Step& step
       if (poll.split_now && end - i >= 2 && splits < most_loop_splits) {
         const std::size_t middle = i + (end - i) / 2;
         job& half = *::new (storage[splits]) job(middle, end, step, combine);
+        try {
+          publish_job_promoted(half);  // split_now is only ever true on a worker
+        } catch (...) {
+          half.~job();  // not recorded anywhere: nothing to take back
+          throw;
+        }
         ++splits;
         end = middle;
-        publish_job_promoted(half);  // split_now is only ever true on a worker
       }
       const std::size_t stop = std::min<std::size_t>(end, i + poll.iterations_until_next_poll);
       for (; i < stop; ++i) {
@@ -107,6 +112,15 @@ Acc run_split_range(std::size_t first, std::size_t last, Seed&& seed, Step& step
       wait_for_job(split_at(k));
     }
   }
+  struct destroy_splits {
+    decltype(split_at)& at;
+    std::size_t& count;
+    ~destroy_splits() {
+      for (std::size_t k = 0; k < count; ++k) {
+        at(k).~job();
+      }
+    }
+  } cleanup{split_at, splits};
   // The lowest range first: this one, then the halves from the last split (lowest) upward.
   std::exception_ptr first_error = error;
   for (std::size_t k = splits; k-- > 0 && !first_error;) {
@@ -116,9 +130,6 @@ Acc run_split_range(std::size_t first, std::size_t last, Seed&& seed, Step& step
     for (std::size_t k = splits; k-- > 0;) {
       acc = combine(std::move(acc), std::move(*split_at(k).result));
     }
-  }
-  for (std::size_t k = 0; k < splits; ++k) {
-    split_at(k).~job();
   }
   if (first_error) {
     std::rethrow_exception(first_error);

@@ -55,6 +55,9 @@ void worker::join() {
 
 work_item worker::reclaim() noexcept {
   critical_section guard(*this);
+  if (m_continuations.size() == m_strand_base) {
+    return {};  // the frame moved here after its sibling was taken (see m_strand_base)
+  }
   if (m_continuations.newest_is_latent()) {
     return m_continuations.pop_latent();  // the common case: nothing was promoted since
   }
@@ -103,17 +106,21 @@ void worker::heartbeat(std::int64_t now_ns) noexcept {
                           std::chrono::nanoseconds{m_last_promotion_cost_ns}};
   std::size_t promote = 0;
   if (latent != 0) {
-    promote = m_policy != nullptr ? std::min(m_policy->should_promote(sample), latent) : 1;
+    promote = m_policy != nullptr ? m_policy->should_promote(sample) : 1;
   }
   if (promote != 0) {
     {
       critical_section guard(*this);
+      // The signal handler may have promoted since `latent` was read.
+      promote = std::min(promote, m_continuations.latent_count());
       for (std::size_t i = 0; i < promote; ++i) {
         promote_oldest();
       }
     }
-    m_owner.idle().notify();
-    m_last_promotion_cost_ns = monotonic_ns() - now_ns;
+    m_last_promotion_cost_ns = monotonic_ns() - now_ns;  // the promotion itself, not the wake-up
+    if (promote != 0) {
+      m_owner.idle().notify();
+    }
     m_counters.promotion_ns.store(
         m_counters.promotion_ns.load(std::memory_order_relaxed) + static_cast<std::uint64_t>(m_last_promotion_cost_ns),
         std::memory_order_relaxed);
@@ -130,6 +137,7 @@ void worker::heartbeat(std::int64_t now_ns) noexcept {
   }
   m_last_heartbeat_ns = now_ns;
   m_next_heartbeat_ns = now_ns + m_interval_ns;
+  m_current_interval_ns.store(m_interval_ns, std::memory_order_relaxed);
 }
 
 loop_poll worker::poll_for_loop() noexcept {
@@ -186,12 +194,16 @@ void worker::wait_for(stack_job& job) noexcept {
 }
 
 void worker::nudge_if_stalled(std::int64_t now_ns) noexcept {
+  // Eager publishes everything already; serial promises never to promote.
+  if (m_policy == nullptr && (m_mode == promotion_mode::eager || m_mode == promotion_mode::serial)) {
+    return;
+  }
   const pthread_t thread = m_native.load(std::memory_order_acquire);
   if (!m_owner.nudge_with_signals() || !m_busy.load(std::memory_order_relaxed) || thread == pthread_t{}) {
     return;
   }
-  // The configured interval, not the owner's adapted one, which only the owner may read.
-  const std::int64_t interval = std::chrono::duration_cast<std::chrono::nanoseconds>(m_owner.options().heartbeat).count();
+  // The interval the owner is on (adaptive mode changes it), as it last published it.
+  const std::int64_t interval = m_current_interval_ns.load(std::memory_order_relaxed);
   const std::int64_t polled = m_polled_at_ns.load(std::memory_order_relaxed);
   std::int64_t nudged = m_nudged_at_ns.load(std::memory_order_relaxed);
   if (now_ns - polled < interval || now_ns - nudged < interval) {
@@ -205,30 +217,29 @@ void worker::nudge_if_stalled(std::int64_t now_ns) noexcept {
 }
 
 void worker::on_heartbeat_signal() noexcept {
-  if (m_in_critical) {
-    m_missed_signal = true;  // the next poll promotes
+  // A signal that lands inside an owner operation is left to the next poll. Otherwise only what is
+  // async-signal-safe: no allocation (a full deque ring would have to grow), no mutex (no wake-up:
+  // the thief that sent the signal is awake and searching), no heartbeat bookkeeping (the owner's
+  // next poll does that), and no user code: a frame stuck this long gets its oldest entry promoted
+  // whatever a user policy would say.
+  if (m_in_critical || !m_continuations.has_latent() || !m_deque.has_room()) {
+    m_missed_signal = true;
     return;
   }
-  // Only what is async-signal-safe: no allocation (a full deque ring would have to grow), no mutex
-  // (no wake-up: the thief that sent the signal is awake and searching).
-  if (m_continuations.has_latent() && m_deque.has_room()) {
-    promote_oldest();
-    m_last_heartbeat_ns = monotonic_ns();
-    m_next_heartbeat_ns = m_last_heartbeat_ns + m_interval_ns;
-  } else {
-    m_missed_signal = true;
-  }
+  promote_oldest();
 }
 
 void worker::run_item(work_item item) noexcept {
-  const std::size_t base = m_continuations.strand_base();
+  // Nested when a waiting pcall or loop runs stolen work: each item is a strand of its own.
+  const std::size_t outer_base = std::exchange(m_strand_base, m_continuations.strand_base());
   if (item.is_job()) {
     item.as_job().execute();
   } else {
     resume(item.as_coroutine());
   }
   critical_section guard(*this);
-  m_continuations.end_strand(base);
+  m_continuations.end_strand(m_strand_base);
+  m_strand_base = outer_base;
 }
 
 bool worker::find_work(work_item& next) noexcept {
@@ -294,6 +305,7 @@ void worker::run() noexcept {
   pthread_setname_np(pthread_self(), name.c_str());
   m_last_poll_ns = monotonic_ns();
   m_next_heartbeat_ns = m_last_poll_ns + m_interval_ns;
+  m_current_interval_ns.store(m_interval_ns, std::memory_order_relaxed);
   m_last_heartbeat_ns = m_last_poll_ns;
 
   idle_workers& idle = m_owner.idle();

@@ -119,6 +119,10 @@ private:
   std::uint32_t m_countdown = 1;
   std::uint32_t m_poll_every = 16;
   std::uint32_t m_loop_budget = 64;  // loop iterations between polls, adapted like m_poll_every
+  // Where the current strand's entries start. A frame that resumed here after a join (a thief
+  // arrived last) may reclaim below it: its sibling was published on another worker and, being older
+  // than the stolen work that brought the frame here, was promoted and stolen too.
+  std::size_t m_strand_base = 0;
   std::int64_t m_last_poll_ns = 0;
   std::int64_t m_next_heartbeat_ns = 0;
   std::int64_t m_last_heartbeat_ns = 0;
@@ -126,8 +130,10 @@ private:
   volatile bool m_in_critical = false;
   volatile bool m_missed_signal = false;
 
-  // Read by thieves (relaxed): when this worker last polled, and whether it is running work.
+  // Read by thieves (relaxed): when this worker last polled, the interval it is on, and whether it
+  // is running work.
   alignas(cache_line) std::atomic<std::int64_t> m_polled_at_ns{0};
+  std::atomic<std::int64_t> m_current_interval_ns{0};
   std::atomic<bool> m_busy{false};
   std::atomic<std::int64_t> m_nudged_at_ns{0};
   worker_counters m_counters;

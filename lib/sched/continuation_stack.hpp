@@ -29,6 +29,7 @@ public:
   continuation_stack() { m_entries.reserve(256); }
 
   void push(work_item item) { m_entries.push_back(item); }
+  std::size_t size() const noexcept { return m_entries.size(); }
   bool has_latent() const noexcept { return m_entries.size() > m_promoted; }
   std::size_t latent_count() const noexcept { return m_entries.size() - m_promoted; }
   bool newest_is_latent() const noexcept { return has_latent(); }
