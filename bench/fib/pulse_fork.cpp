@@ -1,4 +1,6 @@
-// pulse::fork at every call: both recursive calls are potentially parallel.
+// pulse::fork at every call: both recursive calls are potentially parallel. Registered twice:
+// with heartbeat promotion (the default) and with promotion_mode::eager (every fork published at
+// once, as classic work stealing does), the comparison point.
 #include "fib/fib.hpp"
 #include "thread_counts.hpp"
 
@@ -18,8 +20,8 @@ pulse::task<long> fib(int n) {
   co_return a + b;
 }
 
-void fib_pulse_fork(benchmark::State& state) {
-  pulse::runtime rt{{.workers = static_cast<unsigned>(state.range(0))}};
+void fib_pulse_fork(benchmark::State& state, pulse::promotion_mode mode) {
+  pulse::runtime rt{{.workers = static_cast<unsigned>(state.range(0)), .promotion = mode}};
   for (auto _ : state) {
     const long result = pulse::sync_wait(rt, fib(pulse_bench::fib_n));
     if (result != pulse_bench::fib_expected) {
@@ -31,8 +33,13 @@ void fib_pulse_fork(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(fib_pulse_fork)
+BENCHMARK_CAPTURE(fib_pulse_fork, heartbeat, pulse::promotion_mode::heartbeat)
     ->Name("fib/pulse_fork")
+    ->Apply(pulse_bench::thread_counts)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(fib_pulse_fork, eager, pulse::promotion_mode::eager)
+    ->Name("fib/pulse_fork_eager")
     ->Apply(pulse_bench::thread_counts)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();

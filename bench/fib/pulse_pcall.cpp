@@ -1,5 +1,6 @@
 // pulse::pcall at every call: plain functions, no coroutine frame; the heartbeat decides which
-// calls become parallel.
+// calls become parallel. Also the heartbeat interval curve: the same on 2 workers at 20 us, 100 us
+// (the default) and 1 ms; shorter intervals offer more parallelism and pay more overhead.
 #include "fib/fib.hpp"
 #include "thread_counts.hpp"
 
@@ -7,6 +8,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <chrono>
 #include <stdexcept>
 
 namespace {
@@ -21,8 +23,7 @@ long fib(int n) {
 
 pulse::task<long> on_worker(int n) { co_return fib(n); }
 
-void fib_pulse_pcall(benchmark::State& state) {
-  pulse::runtime rt{{.workers = static_cast<unsigned>(state.range(0))}};
+void run_fib(benchmark::State& state, pulse::runtime& rt) {
   for (auto _ : state) {
     const long result = pulse::sync_wait(rt, on_worker(pulse_bench::fib_n));
     if (result != pulse_bench::fib_expected) {
@@ -30,6 +31,19 @@ void fib_pulse_pcall(benchmark::State& state) {
     }
     benchmark::DoNotOptimize(result);
   }
+  state.counters["promotions_per_run"] =
+      benchmark::Counter(static_cast<double>(rt.stats().promotions), benchmark::Counter::kAvgIterations);
+}
+
+void fib_pulse_pcall(benchmark::State& state) {
+  pulse::runtime rt{{.workers = static_cast<unsigned>(state.range(0))}};
+  run_fib(state, rt);
+}
+
+// The argument is the interval in microseconds.
+void fib_pulse_pcall_interval(benchmark::State& state) {
+  pulse::runtime rt{{.workers = 2, .heartbeat = std::chrono::microseconds{state.range(0)}}};
+  run_fib(state, rt);
 }
 
 }  // namespace
@@ -37,5 +51,12 @@ void fib_pulse_pcall(benchmark::State& state) {
 BENCHMARK(fib_pulse_pcall)
     ->Name("fib/pulse_pcall")
     ->Apply(pulse_bench::thread_counts)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(fib_pulse_pcall_interval)
+    ->Name("heartbeat_interval/pcall_2_workers_us")
+    ->Arg(20)
+    ->Arg(100)
+    ->Arg(1000)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();

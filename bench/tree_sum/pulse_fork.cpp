@@ -1,4 +1,5 @@
-// pulse::fork of the two subtrees at every inner node.
+// pulse::fork of the two subtrees at every inner node, with heartbeat promotion (the default) and
+// with promotion_mode::eager, the comparison point.
 #include "thread_counts.hpp"
 #include "tree_sum/tree_sum.hpp"
 
@@ -20,9 +21,9 @@ pulse::task<long> sum(const tree_node* node) {
   co_return node->value + left + right;
 }
 
-void tree_sum_pulse_fork(benchmark::State& state) {
+void tree_sum_pulse_fork(benchmark::State& state, pulse::promotion_mode mode) {
   const tree_node& root = pulse_bench::tree_sum_tree();
-  pulse::runtime rt{{.workers = static_cast<unsigned>(state.range(0))}};
+  pulse::runtime rt{{.workers = static_cast<unsigned>(state.range(0)), .promotion = mode}};
   for (auto _ : state) {
     const long result = pulse::sync_wait(rt, sum(&root));
     if (result != pulse_bench::tree_sum_expected) {
@@ -34,8 +35,13 @@ void tree_sum_pulse_fork(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(tree_sum_pulse_fork)
+BENCHMARK_CAPTURE(tree_sum_pulse_fork, heartbeat, pulse::promotion_mode::heartbeat)
     ->Name("tree_sum/pulse_fork")
+    ->Apply(pulse_bench::thread_counts)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(tree_sum_pulse_fork, eager, pulse::promotion_mode::eager)
+    ->Name("tree_sum/pulse_fork_eager")
     ->Apply(pulse_bench::thread_counts)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
