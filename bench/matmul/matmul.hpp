@@ -40,6 +40,28 @@ T* matmul_quadrant(T* block, int row, int col, int half, int ld) {
   return block + (static_cast<std::ptrdiff_t>(row) * ld + col) * half;
 }
 
+// The divide and conquer every plain-function implementation shares. In each of two phases k the
+// four quadrant products C[i][j] += A[i][k] * B[k][j] are independent; run_four(p00, p01, p10, p11)
+// runs them (as plain calls, tasks, ...) and returns once all four have finished. The coroutine
+// version (pulse_fork.cpp) has the same shape with co_await pulse::fork.
+template <typename RunFour>
+void matmul_recursive(const double* a, const double* b, double* c, int n, int ld, RunFour& run_four) {
+  if (n <= matmul_base) {
+    matmul_kernel(a, b, c, n, ld);
+    return;
+  }
+  const int h = n / 2;
+  for (int k = 0; k < 2; ++k) {
+    const auto product = [=, &run_four](int i, int j) {
+      return [=, &run_four] {
+        matmul_recursive(matmul_quadrant(a, i, k, h, ld), matmul_quadrant(b, k, j, h, ld),
+                         matmul_quadrant(c, i, j, h, ld), h, ld, run_four);
+      };
+    };
+    run_four(product(0, 0), product(0, 1), product(1, 0), product(1, 1));
+  }
+}
+
 // Where each matrix starts, in bytes past a 4096-byte boundary. This decides the speed: with
 // n = 512 a row is exactly 4 KiB, so element (i, j) of every row of a matrix has the same low 12
 // address bits as element (k, j) of any other row, and if C and B also start at the same offset, the

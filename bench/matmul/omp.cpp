@@ -8,29 +8,19 @@
 
 namespace {
 
-using pulse_bench::matmul_quadrant;
-
 void multiply(const double* a, const double* b, double* c, int n, int ld) {
-  if (n <= pulse_bench::matmul_base) {
-    pulse_bench::matmul_kernel(a, b, c, n, ld);
-    return;
-  }
-  const int h = n / 2;
-  // C[i][j] += A[i][k] * B[k][j] on quadrants, for the phase k.
-  const auto product = [=](int k, int i, int j) {
-    return multiply(matmul_quadrant(a, i, k, h, ld), matmul_quadrant(b, k, j, h, ld), matmul_quadrant(c, i, j, h, ld),
-                    h, ld);
-  };
-  for (int k = 0; k < 2; ++k) {
-#pragma omp task
-    product(k, 0, 0);
-#pragma omp task
-    product(k, 0, 1);
-#pragma omp task
-    product(k, 1, 0);
-    product(k, 1, 1);
+  // shared: the closures live in this frame, which the taskwait outlives.
+  auto three_tasks_and_one_inline = [](auto&& p00, auto&& p01, auto&& p10, auto&& p11) {
+#pragma omp task shared(p00)
+    p00();
+#pragma omp task shared(p01)
+    p01();
+#pragma omp task shared(p10)
+    p10();
+    p11();
 #pragma omp taskwait
-  }
+  };
+  pulse_bench::matmul_recursive(a, b, c, n, ld, three_tasks_and_one_inline);
 }
 
 void matmul_omp(benchmark::State& state) {

@@ -7,25 +7,14 @@
 
 namespace {
 
-using pulse_bench::matmul_quadrant;
-
 void multiply(const double* a, const double* b, double* c, int n, int ld) {
-  if (n <= pulse_bench::matmul_base) {
-    pulse_bench::matmul_kernel(a, b, c, n, ld);
-    return;
-  }
-  const int h = n / 2;
-  // C[i][j] += A[i][k] * B[k][j] on quadrants, for the phase k.
-  const auto product = [=](int k, int i, int j) {
-    return multiply(matmul_quadrant(a, i, k, h, ld), matmul_quadrant(b, k, j, h, ld), matmul_quadrant(c, i, j, h, ld),
-                    h, ld);
+  auto one_after_another = [](auto&& p00, auto&& p01, auto&& p10, auto&& p11) {
+    p00();
+    p01();
+    p10();
+    p11();
   };
-  for (int k = 0; k < 2; ++k) {
-    product(k, 0, 0);
-    product(k, 0, 1);
-    product(k, 1, 0);
-    product(k, 1, 1);
-  }
+  pulse_bench::matmul_recursive(a, b, c, n, ld, one_after_another);
 }
 
 void matmul_serial(benchmark::State& state) {

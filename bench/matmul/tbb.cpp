@@ -10,27 +10,16 @@
 
 namespace {
 
-using pulse_bench::matmul_quadrant;
-
 void multiply(const double* a, const double* b, double* c, int n, int ld) {
-  if (n <= pulse_bench::matmul_base) {
-    pulse_bench::matmul_kernel(a, b, c, n, ld);
-    return;
-  }
-  const int h = n / 2;
-  // C[i][j] += A[i][k] * B[k][j] on quadrants, for the phase k.
-  const auto product = [=](int k, int i, int j) {
-    return multiply(matmul_quadrant(a, i, k, h, ld), matmul_quadrant(b, k, j, h, ld), matmul_quadrant(c, i, j, h, ld),
-                    h, ld);
-  };
-  for (int k = 0; k < 2; ++k) {
+  auto three_tasks_and_one_inline = [](auto&& p00, auto&& p01, auto&& p10, auto&& p11) {
     tbb::task_group group;
-    group.run([=] { product(k, 0, 0); });
-    group.run([=] { product(k, 0, 1); });
-    group.run([=] { product(k, 1, 0); });
-    product(k, 1, 1);
+    group.run(p00);
+    group.run(p01);
+    group.run(p10);
+    p11();
     group.wait();
-  }
+  };
+  pulse_bench::matmul_recursive(a, b, c, n, ld, three_tasks_and_one_inline);
 }
 
 void matmul_tbb(benchmark::State& state) {

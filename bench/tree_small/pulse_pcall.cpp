@@ -1,5 +1,6 @@
 // pulse::pcall at every node of the small tree; all sums run inside one task on the runtime.
 #include "thread_counts.hpp"
+#include "tree_sum/pcall_sum.hpp"
 #include "tree_small/tree_small.hpp"
 
 #include <pulse/pulse.hpp>
@@ -12,19 +13,11 @@ namespace {
 
 using pulse_bench::tree_node;
 
-long sum(const tree_node* node) {
-  if (node->left == nullptr) {
-    return node->value;
-  }
-  auto [left, right] = pulse::pcall([node] { return sum(node->left); }, [node] { return sum(node->right); });
-  return node->value + left + right;
-}
-
 pulse::task<long> repeated_sums(const tree_node* root) {
   long total = 0;
   for (int i = 0; i < pulse_bench::tree_small_sums; ++i) {
     benchmark::DoNotOptimize(root);
-    total += sum(root);
+    total += pulse_bench::pcall_tree_sum(root);
   }
   co_return total;
 }

@@ -1,5 +1,6 @@
 // oneTBB: a task_group at every node of the small tree.
 #include "thread_counts.hpp"
+#include "tree_sum/tbb_sum.hpp"
 #include "tree_small/tree_small.hpp"
 
 #include <benchmark/benchmark.h>
@@ -12,18 +13,6 @@ namespace {
 
 using pulse_bench::tree_node;
 
-long sum(const tree_node* node) {
-  if (node->left == nullptr) {
-    return node->value;
-  }
-  long left = 0;
-  tbb::task_group group;
-  group.run([&left, node] { left = sum(node->left); });
-  const long right = sum(node->right);
-  group.wait();
-  return node->value + left + right;
-}
-
 void tree_small_tbb(benchmark::State& state) {
   const tree_node* root = &pulse_bench::tree_small_tree();
   tbb::task_arena arena(static_cast<int>(state.range(0)));
@@ -31,7 +20,7 @@ void tree_small_tbb(benchmark::State& state) {
     const long total = arena.execute([root] {
       long t = 0;
       for (int i = 0; i < pulse_bench::tree_small_sums; ++i) {
-        t += sum(root);
+        t += pulse_bench::tbb_tree_sum(root);
       }
       return t;
     });

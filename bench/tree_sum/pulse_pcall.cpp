@@ -1,5 +1,6 @@
 // pulse::pcall of the two subtrees at every inner node: plain functions.
 #include "thread_counts.hpp"
+#include "tree_sum/pcall_sum.hpp"
 #include "tree_sum/tree_sum.hpp"
 
 #include <pulse/pulse.hpp>
@@ -12,15 +13,7 @@ namespace {
 
 using pulse_bench::tree_node;
 
-long sum(const tree_node* node) {
-  if (node->left == nullptr) {
-    return node->value;
-  }
-  auto [left, right] = pulse::pcall([node] { return sum(node->left); }, [node] { return sum(node->right); });
-  return node->value + left + right;
-}
-
-pulse::task<long> on_worker(const tree_node* root) { co_return sum(root); }
+pulse::task<long> on_worker(const tree_node* root) { co_return pulse_bench::pcall_tree_sum(root); }
 
 void tree_sum_pulse_pcall(benchmark::State& state) {
   const tree_node& root = pulse_bench::tree_sum_tree();

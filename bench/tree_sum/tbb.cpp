@@ -1,5 +1,6 @@
 // oneTBB: a task_group per inner node; the left subtree as a task, the right inline, then wait.
 #include "thread_counts.hpp"
+#include "tree_sum/tbb_sum.hpp"
 #include "tree_sum/tree_sum.hpp"
 
 #include <benchmark/benchmark.h>
@@ -12,24 +13,12 @@ namespace {
 
 using pulse_bench::tree_node;
 
-long sum(const tree_node* node) {
-  if (node->left == nullptr) {
-    return node->value;
-  }
-  long left = 0;
-  tbb::task_group group;
-  group.run([&left, node] { left = sum(node->left); });
-  const long right = sum(node->right);
-  group.wait();
-  return node->value + left + right;
-}
-
 void tree_sum_tbb(benchmark::State& state) {
   const tree_node& root = pulse_bench::tree_sum_tree();
   tbb::task_arena arena(static_cast<int>(state.range(0)));
   arena.initialize();
   for (auto _ : state) {
-    const long result = arena.execute([&root] { return sum(&root); });
+    const long result = arena.execute([&root] { return pulse_bench::tbb_tree_sum(&root); });
     if (result != pulse_bench::tree_sum_expected) {
       throw std::logic_error("tree_sum/tbb: wrong result");
     }

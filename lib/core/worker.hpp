@@ -52,10 +52,8 @@ public:
 
   runtime_impl& owner() const noexcept { return m_owner; }
   unsigned index() const noexcept { return m_index; }
-  // The worker's frame pool; null until its thread has started. Its thread creates it, so the
-  // pool's memory is placed on the node the worker runs on.
-  frame_pool* pool() const noexcept { return m_pool; }
-  // After join(): the pool, for the runtime to release.
+  // After join(): the worker's frame pool (null if its thread never started), for the runtime to
+  // release. The worker's thread creates it, so its memory is placed on the node the worker runs on.
   frame_pool* take_pool() noexcept { return std::exchange(m_pool, nullptr); }
   const worker_counters& counters() const noexcept { return m_counters; }
 
