@@ -98,10 +98,11 @@ Acc run_split_range(std::size_t first, std::size_t last, Seed&& seed, Step& step
   } catch (...) {
     error = std::current_exception();
   }
-  // Newest split first: each comes back unless a thief took it.
+  // Newest split first: each comes back unless a thief took it. Splits happen only on a worker.
+  latent_stack* const stack = splits != 0 ? this_thread_latent_stack() : nullptr;
   for (std::size_t k = splits; k-- > 0;) {
     job& half = split_at(k);
-    if (reclaim_job(half)) {
+    if (reclaim_job(*stack, half)) {
       half.run_inline();
     } else {
       half.stolen = true;

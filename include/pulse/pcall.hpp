@@ -20,7 +20,6 @@
 #include <exception>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -29,45 +28,59 @@
 namespace pulse {
 namespace detail {
 
-// What one call produced: its value (or reference, or nothing) or its exception.
+// What one call produced: its value (or reference, or nothing) or its exception. Constructed
+// empty, and captured exactly once before it is destroyed or read (pcall runs every call): so the
+// exception pointer alone tells which member is live, and no engaged flag is stored.
 template <typename R>
 class call_outcome {
 public:
+  call_outcome() noexcept {}
+  call_outcome(const call_outcome&) = delete;
+  call_outcome& operator=(const call_outcome&) = delete;
+  ~call_outcome() {
+    if constexpr (!std::is_trivially_destructible_v<stored>) {
+      if (!m_error) {
+        m_value.~stored();
+      }
+    }
+  }
+
   template <typename F>
   void capture(F& fn) noexcept {
     try {
       if constexpr (std::is_void_v<R>) {
         std::invoke(fn);
-        m_value.emplace();
+        std::construct_at(&m_value);
       } else if constexpr (std::is_reference_v<R>) {
-        m_value.emplace(std::addressof(std::invoke(fn)));
+        std::construct_at(&m_value, std::addressof(std::invoke(fn)));
       } else {
-        m_value.emplace(std::invoke(fn));
+        std::construct_at(&m_value, std::invoke(fn));
       }
     } catch (...) {
       m_error = std::current_exception();
     }
   }
-  bool rethrow_if_failed() const {
+  void rethrow_if_failed() const {
     if (m_error) {
       std::rethrow_exception(m_error);
     }
-    return false;
   }
   decltype(auto) take() {
     if constexpr (std::is_void_v<R>) {
       return std::monostate{};
     } else if constexpr (std::is_reference_v<R>) {
-      return static_cast<R>(**m_value);
+      return static_cast<R>(*m_value);
     } else {
-      return R(std::move(*m_value));
+      return R(std::move(m_value));
     }
   }
 
 private:
   using stored = std::conditional_t<std::is_void_v<R>, std::monostate,
                                     std::conditional_t<std::is_reference_v<R>, std::remove_reference_t<R>*, R>>;
-  std::optional<stored> m_value;
+  union {
+    stored m_value;
+  };
   std::exception_ptr m_error;
 };
 
@@ -83,7 +96,6 @@ class call_job final : public stack_job {
 public:
   explicit call_job(F& fn) noexcept : stack_job(&run), m_fn(fn) {}
   call_outcome<call_result_t<F>> outcome;
-  bool stolen = false;
 
   void run_inline() noexcept { outcome.capture(m_fn); }
 
@@ -97,30 +109,41 @@ private:
 template <typename F, typename... G>
   requires std::is_invocable_v<F&> && (std::is_invocable_v<G&> && ...)
 std::tuple<detail::pcall_element_t<F>, detail::pcall_element_t<G>...> pcall(F&& f, G&&... g) {
+  constexpr std::size_t count = sizeof...(G);
+  detail::latent_stack* const stack = detail::this_thread_latent_stack();
+  if constexpr (count > 1) {
+    if (stack != nullptr) {
+      detail::latent_reserve(*stack, count);  // may throw: before anything is constructed or recorded
+    }
+  }
   detail::call_outcome<detail::call_result_t<F>> first;
   std::tuple<detail::call_job<std::remove_reference_t<G>>...> later{g...};
-  constexpr std::size_t count = sizeof...(G);
 
   // Published last first, so that the first later call is the newest: it comes back first.
-  bool on_worker = true;
-  [&]<std::size_t... I>(std::index_sequence<I...>) {
-    ((on_worker = on_worker && detail::publish_job(std::get<count - 1 - I>(later))), ...);
-  }(std::make_index_sequence<count>{});
+  if (stack != nullptr) {
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (detail::publish_job(*stack, std::get<count - 1 - I>(later)), ...);
+    }(std::make_index_sequence<count>{});
+  }
 
   first.capture(f);
 
   std::apply(
       [&](auto&... job) {
+        bool stolen[count] = {};
+        std::size_t at = 0;
         (
             [&] {
-              if (!on_worker || detail::reclaim_job(job)) {
+              if (stack == nullptr || detail::reclaim_job(*stack, job)) {
                 job.run_inline();  // nobody took it: a plain call
               } else {
-                job.stolen = true;
+                stolen[at] = true;
               }
+              ++at;
             }(),
             ...);
-        ((job.stolen ? detail::wait_for_job(job) : void()), ...);
+        at = 0;
+        ((stolen[at++] ? detail::wait_for_job(job) : void()), ...);
       },
       later);
 

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include <cassert>
 #include <stdexcept>
 
 namespace pulse::detail {
@@ -87,22 +88,33 @@ std::coroutine_handle<> fork_child_finished(task_promise_base& child) noexcept {
 
 namespace pulse::detail {
 
-bool publish_job(stack_job& job) {
-  worker* const self = this_thread_worker();
-  if (self == nullptr) {
-    return false;
-  }
-  self->publish(work_item::job(job));
-  return true;
-}
-
 void publish_job_promoted(stack_job& job) { this_thread_worker()->publish_promoted(work_item::job(job)); }
 
-bool reclaim_job(stack_job& job) noexcept {
-  const work_item back = this_thread_worker()->reclaim();
-  // Strict nesting: what comes back, if anything, is this job.
-  return back == work_item::job(job);
+// The latent stack's slow paths: the stack is the calling worker's own.
+void latent_push_slow([[maybe_unused]] latent_stack& stack, latent_entry entry) {
+  worker* const self = this_thread_worker();
+  assert(&self->latent() == &stack);
+  self->push_slow(entry);
 }
+
+latent_entry latent_pop_promoted([[maybe_unused]] latent_stack& stack) noexcept {
+  worker* const self = this_thread_worker();
+  assert(&self->latent() == &stack);
+  return self->pop_promoted();
+}
+
+void latent_reserve_slow([[maybe_unused]] latent_stack& stack, std::uint32_t count) {
+  worker* const self = this_thread_worker();
+  assert(&self->latent() == &stack);
+  self->reserve_slow(count);
+}
+
+#if !PULSE_INLINE_THREAD_LOCALS
+latent_stack* this_thread_latent_stack() noexcept {
+  worker* const self = this_thread_worker();
+  return self != nullptr ? &self->latent() : nullptr;
+}
+#endif
 
 void wait_for_job(stack_job& job) noexcept { this_thread_worker()->wait_for(job); }
 

@@ -78,31 +78,3 @@ private:
 };
 
 }  // namespace pulse::detail
-
-namespace pulse::detail {
-
-// Records `item` as latent work, then, by the promotion mode: eager promotes it at once (and
-// wakes a thief), serial never does, heartbeat and adaptive count down to the next poll.
-inline void worker::publish(work_item item) {
-  bool first_latent = false;
-  {
-    critical_section guard(*this);
-    first_latent = !m_continuations.has_latent();
-    m_continuations.push(item);
-    if (m_mode == promotion_mode::eager && m_policy == nullptr) {
-      promote_oldest();
-    }
-  }
-  if (m_mode == promotion_mode::eager && m_policy == nullptr) {
-    m_owner.idle().notify();
-  } else if (m_mode != promotion_mode::serial || m_policy != nullptr) {
-    if (first_latent) {
-      m_owner.idle().ensure_watcher();  // someone must be awake to nudge us if we stall
-    }
-    if (--m_countdown == 0) {
-      poll();
-    }
-  }
-}
-
-}  // namespace pulse::detail

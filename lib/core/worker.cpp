@@ -53,30 +53,64 @@ void worker::join() {
   }
 }
 
-work_item worker::reclaim() noexcept {
+void worker::push_slow(latent_entry entry) {
+  latent_stack& stack = m_continuations.fast();
+  const bool built_in = m_policy == nullptr;
+  const bool eager = built_in && m_mode == promotion_mode::eager;
+  bool first_latent = false;
+  {
+    critical_section guard(*this);
+    first_latent = !m_continuations.has_latent();
+    m_continuations.push(entry);
+    if (eager) {
+      promote_oldest();
+    }
+  }
+  if (eager) {
+    stack.pushes_until_poll = 1;  // every push comes here
+    m_owner.idle().notify();
+    return;
+  }
+  if (built_in && m_mode == promotion_mode::serial) {
+    stack.pushes_until_poll = most_publishes_between_polls;  // polls nothing, just keeps the count off 0
+    return;
+  }
+  if (first_latent) {
+    m_owner.idle().ensure_watcher();  // someone must be awake to nudge us if we stall
+  }
+  // The fast path took the count to 0, or came here before counting this push.
+  if (stack.pushes_until_poll == 0 || --stack.pushes_until_poll == 0) {
+    poll();
+  }
+}
+
+latent_entry worker::pop_promoted() noexcept {
   critical_section guard(*this);
-  if (m_continuations.size() == m_strand_base) {
-    return {};  // the frame moved here after its sibling was taken (see m_strand_base)
-  }
-  if (m_continuations.newest_is_latent()) {
-    return m_continuations.pop_latent();  // the common case: nothing was promoted since
-  }
-  m_continuations.drop_promoted();
+  m_continuations.forget_popped_promoted();
   const auto taken = m_deque.pop();
-  return taken ? taken.value : work_item{};
+  return taken ? taken.value.bits() : 0;
+}
+
+void worker::reserve_slow(std::uint32_t count) {
+  critical_section guard(*this);
+  m_continuations.reserve(count);
 }
 
 void worker::publish_promoted(work_item item) {
   {
     critical_section guard(*this);
-    m_continuations.push(item);
+    m_continuations.push(item.bits());
     promote_oldest();
   }
   m_owner.idle().notify();
 }
 
 void worker::promote_oldest() noexcept {
-  m_deque.push(m_continuations.promote_oldest());
+  const work_item oldest = m_continuations.promote_oldest();
+  if (oldest.is_job()) {
+    oldest.as_job().arm();
+  }
+  m_deque.push(oldest);
   m_counters.promotions.store(m_counters.promotions.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
@@ -91,7 +125,7 @@ void worker::poll() noexcept {
   }
   m_last_poll_ns = now;
   m_polled_at_ns.store(now, std::memory_order_relaxed);
-  m_countdown = m_poll_every;
+  m_continuations.fast().pushes_until_poll = m_poll_every;
   if (now >= m_next_heartbeat_ns || m_missed_signal) {
     m_missed_signal = false;
     heartbeat(now);
@@ -112,7 +146,7 @@ void worker::heartbeat(std::int64_t now_ns) noexcept {
     {
       critical_section guard(*this);
       // The signal handler may have promoted since `latent` was read.
-      promote = std::min(promote, m_continuations.latent_count());
+      promote = std::min<std::size_t>(promote, m_continuations.latent_count());
       for (std::size_t i = 0; i < promote; ++i) {
         promote_oldest();
       }
@@ -231,15 +265,14 @@ void worker::on_heartbeat_signal() noexcept {
 
 void worker::run_item(work_item item) noexcept {
   // Nested when a waiting pcall or loop runs stolen work: each item is a strand of its own.
-  const std::size_t outer_base = std::exchange(m_strand_base, m_continuations.strand_base());
+  const std::uint32_t outer_base = m_continuations.begin_strand();
   if (item.is_job()) {
     item.as_job().execute();
   } else {
     resume(item.as_coroutine());
   }
   critical_section guard(*this);
-  m_continuations.end_strand(m_strand_base);
-  m_strand_base = outer_base;
+  m_continuations.end_strand(outer_base);
 }
 
 bool worker::find_work(work_item& next) noexcept {
@@ -296,6 +329,9 @@ bool worker::search(work_item& next) noexcept {
 
 void worker::run() noexcept {
   t_this_thread_worker = this;
+#if PULSE_INLINE_THREAD_LOCALS
+  t_latent_stack = &m_continuations.fast();
+#endif
   m_native.store(pthread_self(), std::memory_order_release);
   m_owner.cpus().apply_to_calling_thread();
   m_pool = new frame_pool(m_owner.options().frame_memory, current_numa_node());
@@ -339,6 +375,9 @@ void worker::run() noexcept {
     counted_as_searching = reason == idle_workers::wake_reason::notified;
   }
   set_current_frame_pool(nullptr);
+#if PULSE_INLINE_THREAD_LOCALS
+  t_latent_stack = nullptr;
+#endif
   t_this_thread_worker = nullptr;
 }
 

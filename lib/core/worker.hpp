@@ -59,11 +59,18 @@ public:
 
   // The publication seam, owner thread only: a fork, pcall or loop split records its
   // not-yet-started part, and takes it back when it gets there. reclaim() returns the entry if no
-  // thief took it, else an empty item.
-  void publish(work_item item);
+  // thief took it, else an empty item. The fast paths are inline (latent_stack.hpp); the
+  // *_slow functions below are the rest.
+  void publish(work_item item) { latent_push(m_continuations.fast(), item.bits()); }
+  work_item reclaim() noexcept { return work_item::from_bits(latent_pop(m_continuations.fast())); }
   // Records `item` and promotes it at once: the heartbeat is due and it is the oldest latent work.
   void publish_promoted(work_item item);
-  work_item reclaim() noexcept;
+  latent_stack& latent() noexcept { return m_continuations.fast(); }
+
+  // The slow paths of the latent stack (see latent_stack.hpp).
+  void push_slow(latent_entry entry);
+  latent_entry pop_promoted() noexcept;
+  void reserve_slow(std::uint32_t count);
 
   // Runs other work until `job` (taken by a thief) is done.
   void wait_for(stack_job& job) noexcept;
@@ -114,13 +121,8 @@ private:
   promotion_mode m_mode;
   promotion_policy* m_policy;  // null: the built-in mode
   std::int64_t m_interval_ns;
-  std::uint32_t m_countdown = 1;
   std::uint32_t m_poll_every = 16;
   std::uint32_t m_loop_budget = 64;  // loop iterations between polls, adapted like m_poll_every
-  // Where the current strand's entries start. A frame that resumed here after a join (a thief
-  // arrived last) may reclaim below it: its sibling was published on another worker and, being older
-  // than the stolen work that brought the frame here, was promoted and stolen too.
-  std::size_t m_strand_base = 0;
   std::int64_t m_last_poll_ns = 0;
   std::int64_t m_next_heartbeat_ns = 0;
   std::int64_t m_last_heartbeat_ns = 0;

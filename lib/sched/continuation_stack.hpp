@@ -1,70 +1,102 @@
-// A worker's pending continuations, latent and promoted (heartbeat scheduling: Acar, Charguéraud,
-// Guatto, Rainey, Sieczkowski, "Heartbeat Scheduling: Provable Efficiency for Nested Parallelism",
-// PLDI 2018).
+// A worker's pending continuations, latent and promoted: the owner of the latent_stack whose fast
+// paths are inline in include/pulse/detail/latent_stack.hpp (read that first: the layout, the
+// protocol with the heartbeat signal handler, and why the fast paths need no atomic RMW).
 //
-// Every fork, pcall and loop split records its not-yet-started part here, newest on top, as a
-// plain store: no atomics, no fences. The oldest entries may have been promoted: copied into the
-// worker's Chase-Lev deque, where thieves can take them. Promotion always takes the oldest latent
-// entry, so the promoted entries form a prefix [0, promoted) and, in the deque, keep the same order.
+// This side holds the storage and the operations the fast paths leave to the worker: growing,
+// promoting, taking a promoted entry back, and cutting a strand back to its base. The worker runs
+// each of them inside its critical section, so the signal handler never sees one half done; the
+// handler itself calls only promote_oldest().
 //
-// Taking back the newest entry (its owner finished the part before it):
-//  - if it is latent (size > promoted) it is simply popped: the whole join costs a few plain
-//    loads and stores;
-//  - if it was promoted, the deque's pop decides: either it is still there, or a thief has it (and,
-//    thieves taking the oldest first, every older promoted entry is gone too).
-//
-// Owner thread only, except that the heartbeat signal handler may promote on the owner's thread
-// when the owner is not inside one of these operations (see worker.hpp).
+// Promotion always takes the oldest latent entry, so the promoted entries form a prefix
+// [0, promoted) and keep their order in the deque: when the newest entry was promoted, the
+// deque's pop decides who has it, and if a thief does, every older promoted entry is gone too.
 #pragma once
 
 #include "sched/work_item.hpp"
 
-#include <cstddef>
-#include <vector>
+#include <pulse/detail/latent_stack.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <memory>
 
 namespace pulse::detail {
 
 class continuation_stack {
 public:
-  continuation_stack() { m_entries.reserve(256); }
+  continuation_stack() { grow(); }
 
-  void push(work_item item) { m_entries.push_back(item); }
-  std::size_t size() const noexcept { return m_entries.size(); }
-  bool has_latent() const noexcept { return m_entries.size() > m_promoted; }
-  std::size_t latent_count() const noexcept { return m_entries.size() - m_promoted; }
-  bool newest_is_latent() const noexcept { return has_latent(); }
+  latent_stack& fast() noexcept { return m_stack; }
 
-  // The newest entry, which must be latent.
-  work_item pop_latent() noexcept {
-    const work_item newest = m_entries.back();
-    m_entries.pop_back();
-    return newest;
+  std::uint32_t size() const noexcept { return m_stack.size.load(std::memory_order_relaxed); }
+  std::uint32_t promoted() const noexcept { return m_stack.promoted.load(std::memory_order_relaxed); }
+  bool has_latent() const noexcept { return size() > promoted(); }
+  std::uint32_t latent_count() const noexcept { return size() - promoted(); }
+
+  // Records `entry` as the newest latent entry; grows first if full. Throws std::bad_alloc (with
+  // nothing changed) if it cannot grow.
+  void push(latent_entry entry) {
+    const std::uint32_t at = size();
+    reserve(1);
+    m_stack.entries[at] = entry;
+    m_stack.size.store(at + 1, std::memory_order_relaxed);
   }
-  // Forgets the newest entry, which was promoted (the deque's pop decides who has it).
-  void drop_promoted() noexcept {
-    m_entries.pop_back();
-    --m_promoted;
-  }
-  // The oldest latent entry, now counted as promoted; the caller pushes it onto the deque.
-  work_item promote_oldest() noexcept { return m_entries[m_promoted++]; }
 
-  // Where a strand starts: what the worker runs from its loop (or while waiting) is a strand, and
-  // the entries it leaves above its base when it returns belong to frames that went on elsewhere
-  // (a thief took their continuation). They were all promoted (a stolen entry was promoted, so is
-  // everything older) and all stolen, so cutting back to the base forgets nothing live.
-  std::size_t strand_base() const noexcept { return m_entries.size(); }
-  void end_strand(std::size_t base) noexcept {
-    if (m_entries.size() > base) {
-      m_entries.resize(base);
-      if (m_promoted > base) {
-        m_promoted = base;
-      }
+  // Room for `count` more entries; throws std::bad_alloc (with nothing changed) if it cannot grow.
+  void reserve(std::uint32_t count) {
+    while (m_stack.capacity - size() < count) {
+      grow();
     }
   }
 
+  // The oldest latent entry, now counted as promoted; the caller pushes it onto the deque.
+  work_item promote_oldest() noexcept {
+    const std::uint32_t oldest = promoted();
+    m_stack.promoted.store(oldest + 1, std::memory_order_relaxed);
+    return work_item::from_bits(m_stack.entries[oldest]);
+  }
+
+  // After the fast pop lowered the size past a promoted entry: it is no longer counted (the
+  // deque's pop decides who has it).
+  void forget_popped_promoted() noexcept { m_stack.promoted.store(size(), std::memory_order_relaxed); }
+
+  // What the worker runs from its loop (or while waiting) is a strand, starting at the size the
+  // stack had then. The entries a strand leaves above its base when it returns belong to frames
+  // that went on elsewhere (a thief took their continuation). They were all promoted (a stolen
+  // entry was promoted, so is everything older) and all stolen, so cutting back to the base forgets
+  // nothing live.
+  std::uint32_t strand_base() const noexcept { return m_stack.strand_base; }
+  // Starts a strand at the current top; returns the base of the strand it interrupts.
+  std::uint32_t begin_strand() noexcept {
+    const std::uint32_t outer = m_stack.strand_base;
+    m_stack.strand_base = size();
+    return outer;
+  }
+  void end_strand(std::uint32_t outer_base) noexcept {
+    const std::uint32_t base = m_stack.strand_base;
+    if (size() > base) {
+      m_stack.size.store(base, std::memory_order_relaxed);
+      if (promoted() > base) {
+        m_stack.promoted.store(base, std::memory_order_relaxed);
+      }
+    }
+    m_stack.strand_base = outer_base;
+  }
+
 private:
-  std::vector<work_item> m_entries;
-  std::size_t m_promoted = 0;
+  static constexpr std::uint32_t initial_capacity = 256;
+
+  void grow() {
+    const std::uint32_t capacity = m_stack.capacity == 0 ? initial_capacity : m_stack.capacity * 2;
+    auto larger = std::make_unique<latent_entry[]>(capacity);
+    std::copy(m_stack.entries, m_stack.entries + size(), larger.get());
+    m_storage = std::move(larger);
+    m_stack.entries = m_storage.get();
+    m_stack.capacity = capacity;
+  }
+
+  latent_stack m_stack;
+  std::unique_ptr<latent_entry[]> m_storage;
 };
 
 }  // namespace pulse::detail

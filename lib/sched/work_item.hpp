@@ -1,7 +1,6 @@
 // What a worker's deque holds: either a coroutine to resume (a fork's next child, "the rest of the
 // fork") or a stack_job to execute (pcall's later calls, a split-off loop range). One word, tagged
-// in its low bit: coroutine frames come from the frame pools, 64-byte aligned, and stack_jobs are
-// at least 8-byte aligned, so bit 0 is free in both.
+// in its low bit (latent_entry_of in stack_job.hpp), the same word the latent stack holds.
 #pragma once
 
 #include <pulse/detail/stack_job.hpp>
@@ -17,7 +16,10 @@ public:
   static work_item coroutine(std::coroutine_handle<> handle) noexcept {
     return work_item{reinterpret_cast<std::uintptr_t>(handle.address())};
   }
-  static work_item job(stack_job& job) noexcept { return work_item{reinterpret_cast<std::uintptr_t>(&job) | job_tag}; }
+  static work_item job(stack_job& job) noexcept { return work_item{latent_entry_of(job)}; }
+  // As stored on the latent stack (include/pulse/detail/latent_stack.hpp).
+  static work_item from_bits(latent_entry bits) noexcept { return work_item{bits}; }
+  latent_entry bits() const noexcept { return m_bits; }
 
   explicit operator bool() const noexcept { return m_bits != 0; }
   bool is_job() const noexcept { return (m_bits & job_tag) != 0; }
@@ -29,7 +31,6 @@ public:
 
 private:
   static constexpr std::uintptr_t job_tag = 1;
-  static_assert(alignof(stack_job) >= 2);
   explicit work_item(std::uintptr_t bits) noexcept : m_bits(bits) {}
   std::uintptr_t m_bits = 0;
 };

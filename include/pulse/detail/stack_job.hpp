@@ -5,6 +5,8 @@
 // frame is left. So the job never outlives the frame that holds it.
 #pragma once
 
+#include <pulse/detail/latent_stack.hpp>
+
 #include <atomic>
 #include <cstdint>
 
@@ -18,27 +20,41 @@ public:
   stack_job(const stack_job&) = delete;
   stack_job& operator=(const stack_job&) = delete;
 
+  // Called as the job is promoted, before the deque makes it visible to thieves (whose steal
+  // acquires what the push released): only a promoted job is ever waited for, so a job that stays
+  // latent, the common case, never pays for the store.
+  void arm() noexcept { std::atomic_ref<std::uint32_t>(m_done).store(0, std::memory_order_relaxed); }
   // Runs the body (on a thief, or inline), then marks the job done.
   void execute() noexcept {
     m_run(*this);
     // release: the body's results happen before the creator, which acquires `done`, reads them.
-    m_done.store(1, std::memory_order_release);
+    std::atomic_ref<std::uint32_t>(m_done).store(1, std::memory_order_release);
   }
-  bool done() const noexcept { return m_done.load(std::memory_order_acquire) != 0; }
+  bool done() noexcept { return std::atomic_ref<std::uint32_t>(m_done).load(std::memory_order_acquire) != 0; }
 
 private:
   body m_run;
-  std::atomic<std::uint32_t> m_done{0};
+  alignas(std::atomic_ref<std::uint32_t>::required_alignment) std::uint32_t m_done;  // set by arm()
 };
 
-// Runtime hooks, defined in lib/core. On a thread that is not a worker, publish returns false and
-// the caller runs everything inline.
-bool publish_job(stack_job& job);
+// As a latent_stack entry: tagged in bit 0, which coroutine frames (64-byte aligned) never have.
+inline latent_entry latent_entry_of(stack_job& job) noexcept {
+  static_assert(alignof(stack_job) >= 2);
+  return reinterpret_cast<latent_entry>(&job) | 1U;
+}
+
+// Records `job` as the newest latent work of the calling worker, whose stack this is.
+inline void publish_job(latent_stack& stack, stack_job& job) { latent_push(stack, latent_entry_of(job)); }
+// Takes `job` back, if no thief took it (then the caller runs it inline); false if a thief has it.
+// Strict nesting: what comes back, if anything, is this job.
+inline bool reclaim_job(latent_stack& stack, stack_job& job) noexcept {
+  return latent_pop(stack) == latent_entry_of(job);
+}
+
+// Runtime hooks, defined in lib/core.
 // As publish_job, and promoted at once (a loop splits only when its heartbeat is due). Only on a
 // worker: poll_heartbeat_for_loop never says split anywhere else.
 void publish_job_promoted(stack_job& job);
-// The job, if no thief took it (the caller runs it inline); false if a thief has it.
-bool reclaim_job(stack_job& job) noexcept;
 // Runs other work on this worker until `job` is done.
 void wait_for_job(stack_job& job) noexcept;
 

@@ -1,0 +1,113 @@
+// A worker's latent work, the part fork and pcall touch on every call (heartbeat scheduling:
+// Acar, Charguéraud, Guatto, Rainey, Sieczkowski, "Heartbeat Scheduling: Provable Efficiency for
+// Nested Parallelism", PLDI 2018).
+//
+// Every fork, pcall and loop split records its not-yet-started part here, newest on top, and takes
+// it back when it gets there. Entries [0, promoted) were promoted: copied into the worker's deque,
+// oldest first, where thieves may take them. The rest are latent: nobody else can see them, so
+// recording one and taking it back are a few plain loads and stores, inline, with no atomic
+// read-modify-write and no fence. Everything else (growing, polling the heartbeat, a promoted
+// entry coming back, the eager and serial modes) goes to the worker's slow paths in lib/core.
+//
+// The one other party is the heartbeat signal handler, which runs on the owner's own thread
+// between any two of its instructions and promotes the oldest latent entry (entries[promoted],
+// then promoted + 1) if promoted < size. So every field it reads is a relaxed atomic, and the
+// fast paths order their steps with signal fences (compiler barriers only) such that, wherever
+// the handler lands:
+//  - push writes the entry, then the size that covers it: the handler never promotes an entry
+//    not yet written;
+//  - pop lowers the size first, then reads `promoted`: either the handler ran before the size
+//    went down and may have promoted the entry (then promoted > size, and the slow path fetches it
+//    back from the deque), or it ran after and no longer sees the entry.
+// The slow paths set the worker's critical-section flag, and the handler leaves them alone.
+//
+// The thread_local that finds the calling worker's stack is read inline only with GCC, which
+// re-reads thread_locals after a coroutine resumes on another thread; clang may cache a
+// thread_local's address across a suspension (llvm #47179), and pcall can be inlined into a
+// coroutine body, so with clang the lookup is an out-of-line call.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#ifndef PULSE_INLINE_THREAD_LOCALS
+#  if defined(__GNUC__) && !defined(__clang__)
+#    define PULSE_INLINE_THREAD_LOCALS 1
+#  else
+#    define PULSE_INLINE_THREAD_LOCALS 0
+#  endif
+#endif
+
+namespace pulse::detail {
+
+// A work_item's bits (lib/sched/work_item.hpp): a coroutine frame, or a stack_job tagged in bit 0.
+using latent_entry = std::uintptr_t;
+
+struct latent_stack {
+  latent_entry* entries = nullptr;
+  std::atomic<std::uint32_t> size{0};
+  std::atomic<std::uint32_t> promoted{0};
+  std::uint32_t capacity = 0;
+  // Where the running strand's entries start: entries below belong to frames suspended under it.
+  // A frame that resumed in this strand after a join (a thief arrived last) finds nothing of its
+  // own to take back: its sibling was published on another worker and, being older than the
+  // stolen work that brought the frame here, was promoted and stolen too.
+  std::uint32_t strand_base = 0;
+  // Pushes left before the next slow one, which polls the heartbeat. The worker sets it to 1 in
+  // the eager mode, so that every push goes to the deque.
+  std::uint32_t pushes_until_poll = 1;
+};
+
+// The slow paths, in lib/core. Pushing may grow the stack (and throw std::bad_alloc before
+// anything changed). Popping is called after the fast path lowered the size and found the entry
+// promoted: it returns the entry if the deque still had it, 0 if a thief took it.
+void latent_push_slow(latent_stack& stack, latent_entry entry);
+latent_entry latent_pop_promoted(latent_stack& stack) noexcept;
+void latent_reserve_slow(latent_stack& stack, std::uint32_t count);
+
+#if PULSE_INLINE_THREAD_LOCALS
+// The calling worker's stack; null on threads that are not workers.
+inline thread_local latent_stack* t_latent_stack = nullptr;
+inline latent_stack* this_thread_latent_stack() noexcept { return t_latent_stack; }
+#else
+latent_stack* this_thread_latent_stack() noexcept;
+#endif
+
+inline void latent_push(latent_stack& stack, latent_entry entry) {
+  const std::uint32_t size = stack.size.load(std::memory_order_relaxed);
+  // A push onto a stack with no latent entry goes slow too: the worker makes sure someone is
+  // awake to nudge it, should it stall under this entry.
+  if (size != stack.capacity && size != stack.promoted.load(std::memory_order_relaxed) &&
+      --stack.pushes_until_poll != 0) [[likely]] {
+    stack.entries[size] = entry;
+    std::atomic_signal_fence(std::memory_order_seq_cst);  // the entry before the size covering it
+    stack.size.store(size + 1, std::memory_order_relaxed);
+    return;
+  }
+  latent_push_slow(stack, entry);
+}
+
+// Makes room for `count` pushes that must not fail halfway (pcall's later calls): throws
+// std::bad_alloc, with nothing changed, if the stack cannot grow.
+inline void latent_reserve(latent_stack& stack, std::uint32_t count) {
+  if (stack.capacity - stack.size.load(std::memory_order_relaxed) < count) [[unlikely]] {
+    latent_reserve_slow(stack, count);
+  }
+}
+
+// The newest entry, if no thief took it; 0 if one did, or if the strand has no entry of its own
+// (its frame resumed here after a thief took the sibling it would take back).
+inline latent_entry latent_pop(latent_stack& stack) noexcept {
+  const std::uint32_t size = stack.size.load(std::memory_order_relaxed);
+  if (size == stack.strand_base) [[unlikely]] {
+    return 0;
+  }
+  stack.size.store(size - 1, std::memory_order_relaxed);
+  std::atomic_signal_fence(std::memory_order_seq_cst);  // the size down before `promoted` is read
+  if (size - 1 >= stack.promoted.load(std::memory_order_relaxed)) [[likely]] {
+    return stack.entries[size - 1];
+  }
+  return latent_pop_promoted(stack);
+}
+
+}  // namespace pulse::detail
