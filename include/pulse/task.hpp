@@ -30,12 +30,12 @@ namespace detail {
 class fork_join;
 class task_promise_base;
 
-// Fork hooks, defined in lib/core/fork.cpp. A task started by pulse::fork runs these instead of
-// plain await semantics: on its first resume it publishes the next sibling (so a thief can take
-// "the rest of the fork"), and when it finishes it either takes that sibling back and runs it, or,
-// if a thief took it, arrives at the join.
-void fork_child_starting(task_promise_base& child);
-std::coroutine_handle<> fork_child_finished(task_promise_base& child) noexcept;
+// Fork hooks, inline in fork_join.hpp (included at the end). A task started by pulse::fork runs
+// these instead of plain await semantics: on its first resume it publishes the next sibling (so a
+// thief can take "the rest of the fork"), and when it finishes it either takes that sibling back
+// and runs it, or, if a thief took it, arrives at the join.
+inline void fork_child_starting(task_promise_base& child);
+inline std::coroutine_handle<> fork_child_finished(task_promise_base& child) noexcept;
 
 class task_promise_base {
 public:
@@ -253,3 +253,5 @@ inline task<void> task_promise<void>::get_return_object() noexcept {
 
 }  // namespace detail
 }  // namespace pulse
+
+#include <pulse/detail/fork_join.hpp>

@@ -17,13 +17,6 @@ namespace {
 // it never escapes the fork (failure() ignores it).
 struct fork_child_skipped {};
 
-std::coroutine_handle<> arrive(fork_join& join, std::uint32_t amount) noexcept {
-  // acq_rel: each strand's results (release) happen before the parent resumes (acquire) on the
-  // strand whose arrival completes the sum.
-  const std::uint32_t before = join.arrivals.fetch_add(amount, std::memory_order_acq_rel);
-  return before + amount == fork_join::arrival_total ? join.parent : std::noop_coroutine();
-}
-
 }  // namespace
 
 void throw_not_forkable(bool has_coroutine, std::size_t position, const char* operation) {
@@ -33,55 +26,16 @@ void throw_not_forkable(bool has_coroutine, std::size_t position, const char* op
   throw std::logic_error(fmt::format("{}: task {} has already been started; a task runs once", operation, position));
 }
 
-std::coroutine_handle<> fork_start(fork_join& join, std::coroutine_handle<> parent) noexcept {
-  join.parent = parent;
-  join.holder = this_thread_worker();
-  return join.children[0];
+void skip_fork_child(task_promise_base& child) {
+  child.mark_skipped();
+  throw fork_child_skipped{};
 }
 
-void fork_child_starting(task_promise_base& child) {
-  fork_join& join = *child.join();
-  worker* const self = this_thread_worker();
-  // The holder fields pass to whoever runs this: a thief read them after acquiring the published
-  // sibling from the deque, which the previous holder pushed after writing them.
-  if (self != join.holder) {
-    ++join.steals;
-    join.holder = self;
-  }
-  // Read before publishing the next sibling: until then only lower-numbered children can have run,
-  // so a skip is only ever caused by an earlier failure, and the failure rethrown is the one a
-  // serial run would throw. relaxed: a skip is an optimisation; a child that misses the flag runs.
-  const bool skip = join.failed.load(std::memory_order_relaxed);
-  const std::uint32_t next = child.fork_index() + 1;
-  if (next < join.count && self != nullptr) {
-    self->publish(work_item::coroutine(join.children[next]));  // even when skipping: the finish path reclaims it
-  }
-  if (skip) {
-    child.mark_skipped();
-    throw fork_child_skipped{};
-  }
-}
-
-std::coroutine_handle<> fork_child_finished(task_promise_base& child) noexcept {
-  fork_join& join = *child.join();
-  if (child.failure() != nullptr) {
-    join.failed.store(true, std::memory_order_relaxed);
-  }
-  const std::uint32_t next = child.fork_index() + 1;
-  if (next < join.count) {
-    worker* const self = this_thread_worker();
-    if (self == nullptr) {
-      return join.children[next];  // off the workers nothing was published: run serially
-    }
-    if (const work_item sibling = self->reclaim()) {
-      return sibling.as_coroutine();  // nobody took it: carry on as a plain call would
-    }
-    return arrive(join, 1);  // a thief has the rest of the fork; this strand ends here
-  }
-  if (join.steals == 0) {
-    return join.parent;  // never stolen: every child ran here, in order
-  }
-  return arrive(join, fork_join::arrival_total - join.steals);
+std::coroutine_handle<> arrive_at_join(fork_join& join, std::uint32_t amount) noexcept {
+  // acq_rel: each strand's results (release) happen before the parent resumes (acquire) on the
+  // strand whose arrival completes the sum.
+  const std::uint32_t before = join.arrivals.fetch_add(amount, std::memory_order_acq_rel);
+  return before + amount == fork_join::arrival_total ? join.parent : std::noop_coroutine();
 }
 
 }  // namespace pulse::detail

@@ -15,6 +15,9 @@
 // whatever the order; whoever brings it there resumes the parent.
 #pragma once
 
+#include <pulse/detail/latent_stack.hpp>
+#include <pulse/task.hpp>
+
 #include <atomic>
 #include <coroutine>
 #include <cstdint>
@@ -34,9 +37,9 @@ public:
   std::uint32_t count = 0;
 
   std::coroutine_handle<> parent;
-  // The worker running the strand that holds the fork's continuation; a child that starts anywhere
-  // else was stolen. Opaque: only compared.
-  const void* holder = nullptr;
+  // The worker (its latent stack) running the strand that holds the fork's continuation; a child
+  // that starts anywhere else was stolen. Only compared.
+  const latent_stack* holder = nullptr;
   std::uint32_t steals = 0;
 
   std::atomic<std::uint32_t> arrivals{0};
@@ -45,8 +48,69 @@ public:
   std::atomic<bool> failed{false};
 };
 
+// The hooks, inline: on the path where nothing is stolen they are a few plain loads and stores
+// and the latent stack's fast paths. A worker is identified by its latent stack (null off the
+// workers, where nothing is published and the children simply run in order).
+
 // Starts the fork from the parent's await_suspend: records the parent and the current worker,
 // and returns child 0 to transfer to.
-std::coroutine_handle<> fork_start(fork_join& join, std::coroutine_handle<> parent) noexcept;
+inline std::coroutine_handle<> fork_start(fork_join& join, std::coroutine_handle<> parent) noexcept {
+  join.parent = parent;
+  join.holder = this_thread_latent_stack();
+  return join.children[0];
+}
+
+// Out of line, cold: throws what makes a skipped child's body never run.
+[[noreturn]] void skip_fork_child(task_promise_base& child);
+// Out of line: adds `amount` to the join's arrivals; the parent if that completed the sum.
+std::coroutine_handle<> arrive_at_join(fork_join& join, std::uint32_t amount) noexcept;
+
+// Runs as a fork child first resumes, on whichever worker that is.
+inline void fork_child_starting(task_promise_base& child) {
+  fork_join& join = *child.join();
+  latent_stack* const self = this_thread_latent_stack();
+  // The holder fields pass to whoever runs this: a thief read them after acquiring the published
+  // sibling from the deque, which the previous holder pushed after writing them.
+  if (self != join.holder) [[unlikely]] {
+    ++join.steals;
+    join.holder = self;
+  }
+  // Read before publishing the next sibling: until then only lower-numbered children can have run,
+  // so a skip is only ever caused by an earlier failure, and the failure rethrown is the one a
+  // serial run would throw. relaxed: a skip is an optimisation; a child that misses the flag runs.
+  const bool skip = join.failed.load(std::memory_order_relaxed);
+  const std::uint32_t next = child.fork_index() + 1;
+  if (next < join.count && self != nullptr) {
+    // Even when skipping: the finish path takes it back.
+    latent_push(*self, reinterpret_cast<latent_entry>(join.children[next].address()));
+  }
+  if (skip) [[unlikely]] {
+    skip_fork_child(child);
+  }
+}
+
+// Runs as a fork child finishes: what to transfer to next.
+inline std::coroutine_handle<> fork_child_finished(task_promise_base& child) noexcept {
+  fork_join& join = *child.join();
+  if (child.failure() != nullptr) [[unlikely]] {
+    join.failed.store(true, std::memory_order_relaxed);
+  }
+  const std::uint32_t next = child.fork_index() + 1;
+  if (next < join.count) {
+    latent_stack* const self = this_thread_latent_stack();
+    if (self == nullptr) {
+      return join.children[next];  // off the workers nothing was published: run serially
+    }
+    if (const latent_entry sibling = latent_pop(*self)) {
+      // Nobody took it: carry on as a plain call would. (It is this sibling: strict nesting.)
+      return std::coroutine_handle<>::from_address(reinterpret_cast<void*>(sibling));
+    }
+    return arrive_at_join(join, 1);  // a thief has the rest of the fork; this strand ends here
+  }
+  if (join.steals == 0) {
+    return join.parent;  // never stolen: every child ran here, in order
+  }
+  return arrive_at_join(join, fork_join::arrival_total - join.steals);
+}
 
 }  // namespace pulse::detail
