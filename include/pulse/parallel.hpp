@@ -63,6 +63,19 @@ private:
   Combine& m_combine;
 };
 
+// The iterations between two polls. Not inlined into run_split_range: there the accumulator lives
+// across calls into the runtime, so GCC keeps it in a callee-saved general register and moves it
+// to and from the vector unit in the middle of the loop (26% on a sum of doubles); here it stays in
+// a vector register, as in a plain loop. On an exception `i` is lost, which is fine: the range
+// rethrows and never resumes.
+template <typename Step, typename Acc>
+[[gnu::noinline]] Acc fold_range(Step& step, Acc acc, std::size_t first, std::size_t last) {
+  for (std::size_t i = first; i < last; ++i) {
+    acc = step.fold(std::move(acc), i);
+  }
+  return acc;
+}
+
 template <typename Acc, typename Step, typename Combine, typename Seed>
 Acc run_split_range(std::size_t first, std::size_t last, Seed&& seed, Step& step, Combine& combine) {
   using job = range_job<Acc, Step, Combine>;
@@ -91,9 +104,8 @@ Acc run_split_range(std::size_t first, std::size_t last, Seed&& seed, Step& step
         end = middle;
       }
       const std::size_t stop = std::min<std::size_t>(end, i + poll.iterations_until_next_poll);
-      for (; i < stop; ++i) {
-        acc = step.fold(std::move(acc), i);
-      }
+      acc = fold_range(step, std::move(acc), i, stop);
+      i = stop;
     }
   } catch (...) {
     error = std::current_exception();
