@@ -41,7 +41,9 @@ worker::worker(runtime_impl& owner, unsigned index) noexcept
       m_random(0x853C49E6748FEA9BULL * (index + 1)),
       m_mode(owner.options().promotion),
       m_policy(owner.options().policy.get()),
-      m_interval_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(owner.options().heartbeat).count()) {}
+      m_interval_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(owner.options().heartbeat).count()),
+      m_latent_work_can_stall(m_policy != nullptr ||
+                              (m_mode != promotion_mode::eager && m_mode != promotion_mode::serial)) {}
 
 void worker::start() {
   m_thread = std::thread([this] { run(); });
@@ -57,10 +59,8 @@ void worker::push_slow(latent_entry entry) {
   latent_stack& stack = m_continuations.fast();
   const bool built_in = m_policy == nullptr;
   const bool eager = built_in && m_mode == promotion_mode::eager;
-  bool first_latent = false;
   {
     critical_section guard(*this);
-    first_latent = !m_continuations.has_latent();
     m_continuations.push(entry);
     if (eager) {
       promote_oldest();
@@ -74,9 +74,6 @@ void worker::push_slow(latent_entry entry) {
   if (built_in && m_mode == promotion_mode::serial) {
     stack.pushes_until_poll = most_publishes_between_polls;  // polls nothing, just keeps the count off 0
     return;
-  }
-  if (first_latent) {
-    m_owner.idle().ensure_watcher();  // someone must be awake to nudge us if we stall
   }
   // The fast path took the count to 0, or came here before counting this push.
   if (stack.pushes_until_poll == 0 || --stack.pushes_until_poll == 0) {
@@ -228,8 +225,7 @@ void worker::wait_for(stack_job& job) noexcept {
 }
 
 void worker::nudge_if_stalled(std::int64_t now_ns) noexcept {
-  // Eager publishes everything already; serial promises never to promote.
-  if (m_policy == nullptr && (m_mode == promotion_mode::eager || m_mode == promotion_mode::serial)) {
+  if (!m_latent_work_can_stall) {
     return;
   }
   const pthread_t thread = m_native.load(std::memory_order_acquire);
@@ -264,6 +260,12 @@ void worker::on_heartbeat_signal() noexcept {
 }
 
 void worker::run_item(work_item item) noexcept {
+  // Someone must be awake to nudge us, should we stall under latent work this item records. Here
+  // rather than at each push: the pushes stay free of the check, and a watcher, once woken,
+  // keeps looking (it parks with a timeout) for as long as tasks are live.
+  if (m_latent_work_can_stall) {
+    m_owner.idle().ensure_watcher();
+  }
   // Nested when a waiting pcall or loop runs stolen work: each item is a strand of its own.
   const std::uint32_t outer_base = m_continuations.begin_strand();
   if (item.is_job()) {

@@ -121,6 +121,8 @@ private:
   promotion_mode m_mode;
   promotion_policy* m_policy;  // null: the built-in mode
   std::int64_t m_interval_ns;
+  // Whether latent work waits for a heartbeat (eager publishes it all, serial never does).
+  const bool m_latent_work_can_stall;
   std::uint32_t m_poll_every = 16;
   std::uint32_t m_loop_budget = 64;  // loop iterations between polls, adapted like m_poll_every
   std::int64_t m_last_poll_ns = 0;

@@ -75,10 +75,7 @@ latent_stack* this_thread_latent_stack() noexcept;
 
 inline void latent_push(latent_stack& stack, latent_entry entry) {
   const std::uint32_t size = stack.size.load(std::memory_order_relaxed);
-  // A push onto a stack with no latent entry goes slow too: the worker makes sure someone is
-  // awake to nudge it, should it stall under this entry.
-  if (size != stack.capacity && size != stack.promoted.load(std::memory_order_relaxed) &&
-      --stack.pushes_until_poll != 0) [[likely]] {
+  if (size != stack.capacity && --stack.pushes_until_poll != 0) [[likely]] {
     stack.entries[size] = entry;
     std::atomic_signal_fence(std::memory_order_seq_cst);  // the entry before the size covering it
     stack.size.store(size + 1, std::memory_order_relaxed);
