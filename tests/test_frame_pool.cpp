@@ -96,7 +96,7 @@ TEST_CASE("blocks freed by other threads go home and are reused", "[frames][remo
   for (int i = 0; i < 1000; ++i) {
     again.push_back(pool->allocate(size_class));
   }
-  CHECK(pool->counters().remote_freed == 1000);
+  CHECK(pool->counters().remote_freed.read() == 1000);
   CHECK(pool->reused_blocks() == 1000);
   CHECK(upstream.allocations == chunks_before);  // nothing new was needed
   for (void* block : again) {
@@ -121,7 +121,7 @@ TEST_CASE("frees of memory from another node are counted", "[frames][numa]") {
   pulse::detail::set_current_frame_pool(away);
   pulse::detail::frame_deallocate(block, 150);
   pulse::detail::set_current_frame_pool(nullptr);
-  CHECK(away->counters().off_node == 1);
+  CHECK(away->counters().off_node.read() == 1);
   CHECK(frame_pool::release_or_orphan(away));
   CHECK(frame_pool::release_or_orphan(home));  // the block came back as a remote free
 }

@@ -2,10 +2,12 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <exception>
 #include <functional>
 #include <memory>
 #include <memory_resource>
+#include <string>
 
 #include <pulse/promotion.hpp>
 #include <pulse/stats.hpp>
@@ -39,6 +41,11 @@ struct runtime_options {
   // awaiter to rethrow it to. Empty means print the exception to stderr. Several workers may call
   // it at once, so it must be thread-safe; an exception it throws is reported and dropped.
   std::function<void(std::exception_ptr)> on_unhandled_exception{};
+
+  // While a trace runs (start_trace, or PULSE_TRACE), each worker keeps at most this many events,
+  // the most recent: a long trace drops its oldest events (and says how many) rather than grow.
+  // 32 bytes each; must be positive.
+  std::size_t trace_events_per_worker = std::size_t{1} << 18;
 };
 
 namespace detail {
@@ -63,8 +70,19 @@ public:
   // The options in force, with `workers` resolved to the actual count.
   const runtime_options& options() const noexcept;
 
-  // Counters summed over the workers (approximate while tasks run).
+  // Counters per worker and summed (stats.hpp; approximate while tasks run).
   pulse::stats stats() const;
+
+  // Tracing: records what every worker does (task spans, steals, promotions, loop splits, joins
+  // waiting for a thief, parks) until stop_trace(), then writes it to `path` as a Chrome trace
+  // JSON file, which ui.perfetto.dev and chrome://tracing open. start_trace opens the file at once:
+  // a path that cannot be written is a std::system_error naming it, and no trace starts. Starting a
+  // second trace, or stopping when none runs, is a std::logic_error. With PULSE_TRACE=path set, each
+  // runtime traces from construction to destruction (the second runtime of the process writes
+  // path.1, and so on); if that path cannot be written the runtime says so on stderr and runs
+  // untraced. With tracing off, the cost is one relaxed load per scheduling event.
+  void start_trace(std::string path);
+  void stop_trace();
 
   detail::runtime_impl& impl() noexcept { return *m_impl; }
 

@@ -51,7 +51,7 @@ bool heartbeat_signal_installed() noexcept {
 }
 
 runtime_impl::runtime_impl(runtime& facade, runtime_options resolved)
-    : m_facade(facade), m_options(std::move(resolved)), m_idle(m_options.workers) {
+    : m_facade(facade), m_options(std::move(resolved)), m_idle(m_options.workers), m_requests(read_environment_requests()) {
   m_nudge_with_signals = heartbeat_signal_installed();
   m_workers.reserve(m_options.workers);
   // Every worker exists before any starts: thieves index the whole vector.
@@ -67,6 +67,61 @@ runtime_impl::runtime_impl(runtime& facade, runtime_options resolved)
     shutdown();
     throw;
   }
+  if (!m_requests.trace_path.empty()) {
+    start_trace_from_environment();
+  }
+}
+
+void runtime_impl::start_trace_from_environment() noexcept {
+  // Each runtime of the process gets a file of its own: path, path.1, path.2, ...
+  static std::atomic<unsigned> traced_runtimes{0};
+  const unsigned sequence = traced_runtimes.fetch_add(1, std::memory_order_relaxed);
+  std::string path = sequence == 0 ? m_requests.trace_path : fmt::format("{}.{}", m_requests.trace_path, sequence);
+  try {
+    start_trace(std::move(path));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "pulse: PULSE_TRACE: %s; this runtime runs untraced\n", e.what());
+  }
+}
+
+pulse::stats runtime_impl::stats() const {
+  pulse::stats total;
+  total.workers.reserve(m_workers.size());
+  for (const auto& each : m_workers) {
+    total.workers.push_back(each->stats());
+    total += total.workers.back();
+  }
+  return total;
+}
+
+void runtime_impl::start_trace(std::string path) {
+  const std::lock_guard lock(m_trace_mutex);
+  if (m_trace_file) {
+    throw std::logic_error(fmt::format("pulse: start_trace('{}'): a trace to '{}' is already running", path,
+                                       m_trace_file->path()));
+  }
+  chrome_trace_file file(std::move(path));
+  m_trace_origin_ns = monotonic_ns();
+  for (auto& each : m_workers) {
+    each->trace().start(m_options.trace_events_per_worker);
+  }
+  m_trace_file.emplace(std::move(file));
+}
+
+void runtime_impl::stop_trace() {
+  const std::lock_guard lock(m_trace_mutex);
+  if (!m_trace_file) {
+    throw std::logic_error("pulse: stop_trace() with no trace running");
+  }
+  std::vector<worker_trace> traces;
+  traces.reserve(m_workers.size());
+  for (auto& each : m_workers) {
+    each->trace().stop();
+    traces.push_back({each->index(), each->trace().events(), each->trace().dropped()});
+  }
+  chrome_trace_file file = std::move(*m_trace_file);
+  m_trace_file.reset();
+  file.write(traces, m_trace_origin_ns);
 }
 
 runtime_impl::~runtime_impl() { shutdown(); }
@@ -84,10 +139,34 @@ void runtime_impl::shutdown() noexcept {
   for (auto& each : m_workers) {
     each->join();
   }
+  finish_reports();
   // Workers are gone: hand their pools back (or leave them to frames that outlive the runtime).
   for (auto& each : m_workers) {
     if (frame_pool* const pool = each->take_pool()) {
       frame_pool::release_or_orphan(pool);
+    }
+  }
+}
+
+void runtime_impl::finish_reports() noexcept {
+  if (std::exchange(m_reports_finished, true)) {
+    return;  // shutdown() again
+  }
+  // Before the pools go: the frame counters live in them.
+  if (m_requests.print_stats) {
+    const std::string table = to_string(stats());
+    std::fprintf(stderr, "pulse: statistics of a runtime with %u workers\n%s", worker_count(), table.c_str());
+  }
+  bool tracing = false;
+  {
+    const std::lock_guard lock(m_trace_mutex);
+    tracing = m_trace_file.has_value();
+  }
+  if (tracing) {
+    try {
+      stop_trace();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "pulse: %s\n", e.what());
     }
   }
 }
@@ -167,18 +246,11 @@ unsigned runtime::worker_count() const noexcept { return m_impl->worker_count();
 
 const runtime_options& runtime::options() const noexcept { return m_impl->options(); }
 
-pulse::stats runtime::stats() const {
-  pulse::stats total;
-  for (unsigned i = 0; i < m_impl->worker_count(); ++i) {
-    const detail::worker_counters& each = m_impl->worker_at(i).counters();
-    total.heartbeats += each.heartbeats.load(std::memory_order_relaxed);
-    total.promotions += each.promotions.load(std::memory_order_relaxed);
-    total.steals += each.steals.load(std::memory_order_relaxed);
-    total.heartbeat_signals += each.signals_sent.load(std::memory_order_relaxed);
-    total.promotion_time += std::chrono::nanoseconds{each.promotion_ns.load(std::memory_order_relaxed)};
-  }
-  return total;
-}
+pulse::stats runtime::stats() const { return m_impl->stats(); }
+
+void runtime::start_trace(std::string path) { m_impl->start_trace(std::move(path)); }
+
+void runtime::stop_trace() { m_impl->stop_trace(); }
 
 namespace {
 

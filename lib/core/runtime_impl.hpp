@@ -7,6 +7,7 @@
 #include "sched/injection_queue.hpp"
 #include "sched/work_item.hpp"
 #include "topo/affinity.hpp"
+#include "trace/chrome_trace.hpp"
 
 #include <pulse/runtime.hpp>
 
@@ -15,12 +16,24 @@
 #include <cstddef>
 #include <exception>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
 #include <vector>
 
 namespace pulse::detail {
 
 // Validates `options` and fills in `workers`; throws std::invalid_argument naming the bad option.
 runtime_options resolve_options(runtime_options options);
+
+// What the environment asks of every runtime: PULSE_STATS=1 (print the statistics when the runtime
+// is destroyed) and PULSE_TRACE=path (trace it from start to end). Throws std::invalid_argument
+// for a PULSE_STATS other than 0 or 1.
+struct environment_requests {
+  bool print_stats = false;
+  std::string trace_path;
+};
+environment_requests read_environment_requests();
 
 class runtime_impl {
 public:
@@ -63,6 +76,18 @@ public:
   // Whether thieves may send SIGURG to a worker stuck in a long frame (see worker.hpp).
   bool nudge_with_signals() const noexcept { return m_nudge_with_signals; }
 
+  pulse::stats stats() const;
+
+  // Tracing (lib/trace): see runtime::start_trace.
+  void start_trace(std::string path);
+  void stop_trace();
+
+private:
+  void start_trace_from_environment() noexcept;
+  // After the workers are joined: PULSE_STATS's table, and the end of a trace still running.
+  void finish_reports() noexcept;
+
+public:
 private:
   runtime& m_facade;  // the pulse::runtime that owns this, for spawn() from a worker
   runtime_options m_options;
@@ -75,6 +100,12 @@ private:
   std::atomic<bool> m_stopping{false};
 
   std::vector<std::unique_ptr<worker>> m_workers;
+
+  environment_requests m_requests;
+  bool m_reports_finished = false;
+  std::mutex m_trace_mutex;  // serialises starting and stopping
+  std::optional<chrome_trace_file> m_trace_file;
+  std::int64_t m_trace_origin_ns = 0;
 };
 
 }  // namespace pulse::detail

@@ -1,4 +1,4 @@
-// Validation of runtime_options and of the PULSE_WORKERS environment variable.
+// Validation of runtime_options and of the environment: PULSE_WORKERS, PULSE_STATS, PULSE_TRACE.
 #include "core/runtime_impl.hpp"
 #include "topo/affinity.hpp"
 
@@ -49,7 +49,26 @@ runtime_options resolve_options(runtime_options options) {
         "(at most {}: 64 per CPU it may use, {} here)",
         options.workers, limit, allowed_cpus));
   }
+  if (options.trace_events_per_worker == 0) {
+    throw std::invalid_argument("pulse::runtime_options::trace_events_per_worker must be positive");
+  }
   return options;
+}
+
+environment_requests read_environment_requests() {
+  environment_requests requests;
+  if (const char* stats = std::getenv("PULSE_STATS"); stats != nullptr && *stats != '\0') {
+    const std::string_view value = stats;
+    if (value != "0" && value != "1") {
+      throw std::invalid_argument(
+          fmt::format("PULSE_STATS='{}' is not valid: expected 1 (print statistics when a runtime ends) or 0", value));
+    }
+    requests.print_stats = value == "1";
+  }
+  if (const char* trace = std::getenv("PULSE_TRACE"); trace != nullptr) {
+    requests.trace_path = trace;
+  }
+  return requests;
 }
 
 }  // namespace pulse::detail

@@ -11,6 +11,7 @@
 #include <csignal>
 
 #include <algorithm>
+#include <limits>
 
 namespace pulse::detail {
 namespace {
@@ -67,17 +68,28 @@ void worker::push_slow(latent_entry entry) {
     }
   }
   if (eager) {
-    stack.pushes_until_poll = 1;  // every push comes here
+    schedule_next_poll();
     m_owner.idle().notify();
     return;
   }
   if (built_in && m_mode == promotion_mode::serial) {
-    stack.pushes_until_poll = most_publishes_between_polls;  // polls nothing, just keeps the count off 0
+    schedule_next_poll();
     return;
   }
-  // The fast path took the count to 0, or came here before counting this push.
-  if (stack.pushes_until_poll == 0 || --stack.pushes_until_poll == 0) {
+  if (stack.pushes.load(std::memory_order_relaxed) >= stack.poll_at_push) {
     poll();
+  }
+}
+
+void worker::schedule_next_poll() noexcept {
+  latent_stack& stack = m_continuations.fast();
+  const std::uint64_t pushes = stack.pushes.load(std::memory_order_relaxed);
+  if (m_policy == nullptr && m_mode == promotion_mode::eager) {
+    stack.poll_at_push = pushes + 1;  // every push comes to push_slow, which promotes it
+  } else if (m_policy == nullptr && m_mode == promotion_mode::serial) {
+    stack.poll_at_push = std::numeric_limits<std::uint64_t>::max();  // never
+  } else {
+    stack.poll_at_push = pushes + m_poll_every;
   }
 }
 
@@ -99,6 +111,11 @@ void worker::publish_promoted(work_item item) {
     m_continuations.push(item.bits());
     promote_oldest();
   }
+  latent_stack& stack = m_continuations.fast();
+  stack.pushes.store(stack.pushes.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);  // a fork too
+  if (m_trace.on()) [[unlikely]] {
+    m_trace.record({monotonic_ns(), 0, trace_kind::split, 0});
+  }
   m_owner.idle().notify();
 }
 
@@ -108,7 +125,7 @@ void worker::promote_oldest() noexcept {
     oldest.as_job().arm();
   }
   m_deque.push(oldest);
-  m_counters.promotions.store(m_counters.promotions.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  m_counters.promotions.add();
 }
 
 void worker::poll() noexcept {
@@ -122,7 +139,7 @@ void worker::poll() noexcept {
   }
   m_last_poll_ns = now;
   m_polled_at_ns.store(now, std::memory_order_relaxed);
-  m_continuations.fast().pushes_until_poll = m_poll_every;
+  schedule_next_poll();
   if (now >= m_next_heartbeat_ns || m_missed_signal) {
     m_missed_signal = false;
     heartbeat(now);
@@ -130,7 +147,7 @@ void worker::poll() noexcept {
 }
 
 void worker::heartbeat(std::int64_t now_ns) noexcept {
-  m_counters.heartbeats.store(m_counters.heartbeats.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  m_counters.heartbeats.add();
   const std::size_t latent = m_continuations.latent_count();
   heartbeat_sample sample{m_index, latent, std::chrono::nanoseconds{m_interval_ns},
                           std::chrono::nanoseconds{now_ns - m_last_heartbeat_ns},
@@ -152,9 +169,10 @@ void worker::heartbeat(std::int64_t now_ns) noexcept {
     if (promote != 0) {
       m_owner.idle().notify();
     }
-    m_counters.promotion_ns.store(
-        m_counters.promotion_ns.load(std::memory_order_relaxed) + static_cast<std::uint64_t>(m_last_promotion_cost_ns),
-        std::memory_order_relaxed);
+    m_counters.promotion_ns.add(static_cast<std::uint64_t>(m_last_promotion_cost_ns));
+    if (m_trace.on()) [[unlikely]] {
+      m_trace.record({now_ns, 0, trace_kind::promote, static_cast<std::uint32_t>(promote)});
+    }
   }
   const std::int64_t base = std::chrono::duration_cast<std::chrono::nanoseconds>(m_owner.options().heartbeat).count();
   if (m_policy != nullptr) {
@@ -197,13 +215,14 @@ loop_poll worker::poll_for_loop() noexcept {
     return {m_loop_budget, false};
   }
   m_missed_signal = false;
-  m_counters.heartbeats.store(m_counters.heartbeats.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  m_counters.heartbeats.add();
   m_last_heartbeat_ns = now;
   m_next_heartbeat_ns = now + m_interval_ns;
   return {m_loop_budget, true};  // the loop's own remaining range is the oldest latent work
 }
 
 void worker::wait_for(stack_job& job) noexcept {
+  const std::int64_t started = m_trace.on() ? monotonic_ns() : 0;
   // Only steal, never pop our own deque: everything in it belongs to frames below this one.
   int round = 0;
   while (!job.done()) {
@@ -221,6 +240,9 @@ void worker::wait_for(stack_job& job) noexcept {
     for (int i = 0; i < pauses && !job.done(); ++i) {
       cpu_relax();
     }
+  }
+  if (started != 0 && m_trace.on()) [[unlikely]] {
+    m_trace.record({started, monotonic_ns() - started, trace_kind::wait, 0});
   }
 }
 
@@ -242,7 +264,7 @@ void worker::nudge_if_stalled(std::int64_t now_ns) noexcept {
   // relaxed: only rate-limits nudges; one thief wins per interval.
   if (m_nudged_at_ns.compare_exchange_strong(nudged, now_ns, std::memory_order_relaxed)) {
     pthread_kill(thread, SIGURG);
-    m_counters.signals_sent.fetch_add(1, std::memory_order_relaxed);
+    m_counters.signals_received.fetch_add(1, std::memory_order_relaxed);
   }
 }
 
@@ -266,6 +288,7 @@ void worker::run_item(work_item item) noexcept {
   if (m_latent_work_can_stall) {
     m_owner.idle().ensure_watcher();
   }
+  m_counters.tasks_run.add();
   // Nested when a waiting pcall or loop runs stolen work: each item is a strand of its own.
   const std::uint32_t outer_base = m_continuations.begin_strand();
   if (item.is_job()) {
@@ -277,11 +300,32 @@ void worker::run_item(work_item item) noexcept {
   m_continuations.end_strand(outer_base);
 }
 
-bool worker::find_work(work_item& next) noexcept {
+void worker::end_idle(std::int64_t idle_since) noexcept {
+  m_counters.idle_ns.add(static_cast<std::uint64_t>(monotonic_ns() - idle_since));
+  // release: a reader that sees the stretch over (acquire) sees it counted.
+  m_idle_since_ns.store(0, std::memory_order_release);
+}
+
+void worker::run_from_loop(work_item item, trace_source source) noexcept {
+  m_busy.store(true, std::memory_order_relaxed);
+  const std::int64_t started = monotonic_ns();
+  m_busy_since_ns.store(started, std::memory_order_relaxed);
+  run_item(item);
+  const std::int64_t ended = monotonic_ns();
+  m_counters.busy_ns.add(static_cast<std::uint64_t>(ended - started));
+  m_busy_since_ns.store(0, std::memory_order_release);  // as in end_idle
+  if (m_trace.on()) [[unlikely]] {
+    m_trace.record({started, ended - started, trace_kind::task, static_cast<std::uint32_t>(source)});
+  }
+}
+
+bool worker::find_work(work_item& next, trace_source& source) noexcept {
   if (const auto own = m_deque.pop()) {
     next = own.value;
+    source = trace_source::own_deque;
     return true;
   }
+  source = trace_source::injection;
   return m_owner.injection().try_pop(next);
 }
 
@@ -292,9 +336,13 @@ bool worker::steal(work_item& next) noexcept {
   }
   const auto try_victim = [&](unsigned victim) {
     const auto taken = m_owner.worker_at(victim).steal_from();
+    m_counters.steal_attempts.add();
     if (taken) {
       next = taken.value;
-      m_counters.steals.store(m_counters.steals.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+      m_counters.steals.add();
+      if (m_trace.on()) [[unlikely]] {
+        m_trace.record({monotonic_ns(), 0, trace_kind::steal, victim});
+      }
     }
     return static_cast<bool>(taken);
   };
@@ -307,9 +355,14 @@ bool worker::steal(work_item& next) noexcept {
   return for_each_victim(m_index, workers, m_random, try_victim);
 }
 
-bool worker::search(work_item& next) noexcept {
+bool worker::search(work_item& next, trace_source& source) noexcept {
   for (int round = 0; round < search_rounds; ++round) {
-    if (m_owner.injection().try_pop(next) || steal(next)) {
+    if (m_owner.injection().try_pop(next)) {
+      source = trace_source::injection;
+      return true;
+    }
+    if (steal(next)) {
+      source = trace_source::stolen;
       return true;
     }
     if (round == search_rounds / 2) {
@@ -336,8 +389,9 @@ void worker::run() noexcept {
 #endif
   m_native.store(pthread_self(), std::memory_order_release);
   m_owner.cpus().apply_to_calling_thread();
-  m_pool = new frame_pool(m_owner.options().frame_memory, current_numa_node());
-  set_current_frame_pool(m_pool);
+  frame_pool* const pool = new frame_pool(m_owner.options().frame_memory, current_numa_node());
+  m_pool.store(pool, std::memory_order_release);
+  set_current_frame_pool(pool);
   // Names show in top, gdb and perf; the kernel keeps at most 15 characters.
   const std::string name = fmt::format("pulse-w{}", m_index);
   pthread_setname_np(pthread_self(), name.c_str());
@@ -349,38 +403,88 @@ void worker::run() noexcept {
   idle_workers& idle = m_owner.idle();
   bool counted_as_searching = false;  // true after a wake-up: the waker counted us
   work_item next;
+  trace_source source{};
   while (true) {
-    if (!counted_as_searching && find_work(next)) {
-      m_busy.store(true, std::memory_order_relaxed);
-      run_item(next);
+    if (!counted_as_searching && find_work(next, source)) {
+      run_from_loop(next, source);
       continue;
     }
     m_busy.store(false, std::memory_order_relaxed);
+    const std::int64_t idle_since = monotonic_ns();
+    m_idle_since_ns.store(idle_since, std::memory_order_relaxed);
     if (!counted_as_searching) {
       idle.start_searching();
     }
     counted_as_searching = false;
-    if (search(next)) {
+    if (search(next, source)) {
       idle.found_work();
-      m_busy.store(true, std::memory_order_relaxed);
-      run_item(next);
+      end_idle(idle_since);
+      run_from_loop(next, source);
       continue;
     }
     idle.stop_searching();
     if (m_owner.finished()) {
+      end_idle(idle_since);
       break;
     }
     // While tasks are live, sleep at most a few heartbeats: then search again, and nudge a worker
     // whose latent work is stuck under a long frame (it publishes nothing, so nobody is woken).
     const std::int64_t timeout_ns = m_owner.has_live_roots() ? park_heartbeats * m_interval_ns : 0;
+    const std::int64_t parked_at = monotonic_ns();
+    m_counters.parks.add();
     const auto reason = idle.park(m_index, [this] { return m_owner.work_visible() || m_owner.finished(); }, timeout_ns);
     counted_as_searching = reason == idle_workers::wake_reason::notified;
+    const std::int64_t woke_at = monotonic_ns();
+    if (counted_as_searching) {
+      m_counters.wakeups.add();
+    }
+    end_idle(idle_since);
+    if (m_trace.on()) [[unlikely]] {
+      m_trace.record({parked_at, woke_at - parked_at, trace_kind::park, 0});
+    }
   }
   set_current_frame_pool(nullptr);
 #if PULSE_INLINE_THREAD_LOCALS
   t_latent_stack = nullptr;
 #endif
   t_this_thread_worker = nullptr;
+}
+
+}  // namespace pulse::detail
+
+namespace pulse::detail {
+
+worker_stats worker::stats() const noexcept {
+  worker_stats mine;
+  mine.tasks_run = m_counters.tasks_run.read();
+  mine.forks = m_continuations.pushes();
+  mine.heartbeats = m_counters.heartbeats.read();
+  mine.promotions = m_counters.promotions.read();
+  mine.heartbeat_signals = m_counters.signals_received.load(std::memory_order_relaxed);
+  mine.steals = m_counters.steals.read();
+  mine.steal_attempts = m_counters.steal_attempts.read();
+  // Steals first: every steal follows its attempt's count, so failures never go negative.
+  mine.steal_failures = mine.steal_attempts - mine.steals;
+  mine.parks = m_counters.parks.read();
+  mine.wakeups = m_counters.wakeups.read();
+  // Including the stretch still going on (a worker asleep since long ago, or still in the strand
+  // that finished the task the caller waited for). The stretch's start first (acquire): if it is
+  // over, its time is in the total read next.
+  const auto so_far = [](const std::atomic<std::int64_t>& since, const owner_counter& total) {
+    const std::int64_t started = since.load(std::memory_order_acquire);
+    const std::int64_t ongoing = started != 0 ? monotonic_ns() - started : 0;
+    return std::chrono::nanoseconds{total.read()} + std::chrono::nanoseconds{ongoing};
+  };
+  mine.idle_time = so_far(m_idle_since_ns, m_counters.idle_ns);
+  mine.busy_time = so_far(m_busy_since_ns, m_counters.busy_ns);
+  mine.promotion_time = std::chrono::nanoseconds{m_counters.promotion_ns.read()};
+  if (const frame_pool* const pool = m_pool.load(std::memory_order_acquire)) {
+    mine.frames_allocated = pool->allocated_blocks();
+    mine.frames_reused = pool->reused_blocks();
+    mine.frames_remote_freed = pool->counters().remote_freed.read();
+    mine.frames_off_node = pool->counters().off_node.read();
+  }
+  return mine;
 }
 
 }  // namespace pulse::detail

@@ -17,8 +17,11 @@
 #include "sched/continuation_stack.hpp"
 #include "sched/victim_order.hpp"
 #include "sched/work_item.hpp"
+#include "trace/trace_buffer.hpp"
 
+#include <pulse/detail/owner_counter.hpp>
 #include <pulse/promotion.hpp>
+#include <pulse/stats.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -32,13 +35,20 @@ namespace pulse::detail {
 
 class runtime_impl;
 
-// Counters a worker keeps for itself; others read them (relaxed) for statistics.
+// Counters a worker keeps for itself; others read them for statistics (include/pulse/stats.hpp
+// says what each means).
 struct worker_counters {
-  std::atomic<std::uint64_t> heartbeats{0};
-  std::atomic<std::uint64_t> promotions{0};
-  std::atomic<std::uint64_t> steals{0};
-  std::atomic<std::uint64_t> signals_sent{0};
-  std::atomic<std::uint64_t> promotion_ns{0};  // time spent promoting: the overhead side of the ratio
+  owner_counter tasks_run;
+  owner_counter heartbeats;
+  owner_counter promotions;
+  owner_counter steal_attempts;
+  owner_counter steals;
+  owner_counter parks;
+  owner_counter wakeups;
+  owner_counter idle_ns;
+  owner_counter busy_ns;
+  owner_counter promotion_ns;
+  std::atomic<std::uint64_t> signals_received{0};  // bumped by the thieves that send them
 };
 
 class worker {
@@ -54,8 +64,9 @@ public:
   unsigned index() const noexcept { return m_index; }
   // After join(): the worker's frame pool (null if its thread never started), for the runtime to
   // release. The worker's thread creates it, so its memory is placed on the node the worker runs on.
-  frame_pool* take_pool() noexcept { return std::exchange(m_pool, nullptr); }
-  const worker_counters& counters() const noexcept { return m_counters; }
+  frame_pool* take_pool() noexcept { return m_pool.exchange(nullptr, std::memory_order_acquire); }
+  // This worker's statistics so far; any thread. Its pool's are included while the worker runs.
+  worker_stats stats() const noexcept;
 
   // The publication seam, owner thread only: a fork, pcall or loop split records its
   // not-yet-started part, and takes it back when it gets there. reclaim() returns the entry if no
@@ -85,14 +96,21 @@ public:
   // SIGURG arrived on this worker's thread.
   void on_heartbeat_signal() noexcept;
 
+  trace_buffer& trace() noexcept { return m_trace; }
+
 private:
   void run() noexcept;
-  bool find_work(work_item& next) noexcept;
+  bool find_work(work_item& next, trace_source& source) noexcept;
   bool steal(work_item& next) noexcept;
-  bool search(work_item& next) noexcept;
+  bool search(work_item& next, trace_source& source) noexcept;
   void run_item(work_item item) noexcept;
+  // run_item from the worker loop: counted as busy time, traced as a task span.
+  void run_from_loop(work_item item, trace_source source) noexcept;
+  void end_idle(std::int64_t idle_since) noexcept;
 
   void poll() noexcept;
+  // Sets the push at which the fast path next comes to push_slow (latent_stack::poll_at_push).
+  void schedule_next_poll() noexcept;
   void heartbeat(std::int64_t now_ns) noexcept;
   void promote_oldest() noexcept;
 
@@ -115,7 +133,9 @@ private:
   chase_lev_deque<work_item> m_deque;
   continuation_stack m_continuations;
   fast_random m_random;
-  frame_pool* m_pool = nullptr;  // released (or orphaned) by the runtime after the thread ends
+  // Set by the worker's thread as it starts (release: statistics read the pool's counters);
+  // released (or orphaned) by the runtime after the thread ends.
+  std::atomic<frame_pool*> m_pool{nullptr};
 
   // Heartbeat state, owner-only (the handler reads it on the owner's own thread).
   promotion_mode m_mode;
@@ -138,7 +158,11 @@ private:
   std::atomic<std::int64_t> m_current_interval_ns{0};
   std::atomic<bool> m_busy{false};
   std::atomic<std::int64_t> m_nudged_at_ns{0};
+  // When the current stretch of idleness or of running work began; 0 outside one.
+  std::atomic<std::int64_t> m_idle_since_ns{0};
+  std::atomic<std::int64_t> m_busy_since_ns{0};
   worker_counters m_counters;
+  trace_buffer m_trace;
   std::atomic<pthread_t> m_native{};  // set by the worker's own thread as it starts
   std::thread m_thread;
 };

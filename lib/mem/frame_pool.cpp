@@ -71,13 +71,13 @@ void* frame_pool::carve(std::size_t size_class) {
     auto* const chunk =
         ::new (memory) chunk_header{{this}, this, static_cast<std::uint32_t>(size_class), m_node, m_chunks};
     m_chunks = chunk;
-    ++m_counters.chunks;
+    m_counters.chunks.add();
     m_carve_next[size_class] = reinterpret_cast<std::byte*>(chunk) + sizeof(chunk_header);
     m_carve_end[size_class] = reinterpret_cast<std::byte*>(chunk) + chunk_bytes;
   }
   void* const result = m_carve_next[size_class];
   m_carve_next[size_class] += block;
-  ++m_counters.carved;
+  m_counters.carved.add();
   return result;
 }
 
@@ -104,7 +104,7 @@ bool frame_pool::take_remote_frees() noexcept {
     const std::size_t size_class = chunk_of(block)->size_class;
     block->next = heads[size_class];
     heads[size_class] = block;
-    ++m_counters.remote_freed;
+    m_counters.remote_freed.add();
     block = next;
   }
   return took;
@@ -117,7 +117,7 @@ std::uint64_t frame_pool::live_blocks() const noexcept {
       ++free_blocks;
     }
   }
-  return m_counters.carved - free_blocks;
+  return m_counters.carved.read() - free_blocks;
 }
 
 bool frame_pool::release_or_orphan(frame_pool* pool) noexcept {

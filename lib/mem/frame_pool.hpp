@@ -53,13 +53,13 @@ inline chunk_header* chunk_of(const void* block) noexcept {
   return reinterpret_cast<chunk_header*>(reinterpret_cast<std::uintptr_t>(block) & ~(chunk_bytes - 1));
 }
 
-// Counters, read only when the pool's owner is quiescent (tests, and later the statistics).
-// Counted on slow paths (`allocated` is in frame_free_lists, on the fast path).
+// Counted by the pool's owner on slow paths (`allocated` is in frame_free_lists, on the fast
+// path); readable from any thread, for the statistics.
 struct frame_pool_counters {
-  std::uint64_t carved = 0;        // of which were fresh memory; the rest were reused
-  std::uint64_t remote_freed = 0;  // blocks other threads freed into this pool
-  std::uint64_t off_node = 0;      // blocks this pool's owner freed whose memory is on another node
-  std::uint64_t chunks = 0;        // chunks taken from the upstream
+  owner_counter carved;        // blocks allocated from fresh memory; the rest were reused
+  owner_counter remote_freed;  // blocks other threads freed into this pool
+  owner_counter off_node;      // blocks this pool's owner freed whose memory is on another node
+  owner_counter chunks;        // chunks taken from the upstream
 };
 
 class frame_pool : private frame_free_lists {
@@ -74,7 +74,7 @@ public:
 
   // Owner only (or under the fallback pool's mutex). The fast paths are a free-list pop or push.
   void* allocate(std::size_t size_class) {
-    ++allocated;
+    allocated.add();
     if (free_block* const block = heads[size_class]) [[likely]] {
       heads[size_class] = block->next;
       return block;
@@ -96,10 +96,14 @@ public:
 
   int node() const noexcept { return m_node; }
   std::pmr::memory_resource& upstream() const noexcept { return m_upstream; }
-  void count_off_node() noexcept { ++m_counters.off_node; }
+  void count_off_node() noexcept { m_counters.off_node.add(); }
   const frame_pool_counters& counters() const noexcept { return m_counters; }
-  std::uint64_t allocated_blocks() const noexcept { return allocated; }
-  std::uint64_t reused_blocks() const noexcept { return allocated - m_counters.carved; }
+  std::uint64_t allocated_blocks() const noexcept { return allocated.read(); }
+  // Carved first: every carve follows its allocation's count, so the difference never goes negative.
+  std::uint64_t reused_blocks() const noexcept {
+    const std::uint64_t carved = m_counters.carved.read();
+    return allocated.read() - carved;
+  }
   frame_free_lists* free_lists() noexcept { return this; }
 
 private:

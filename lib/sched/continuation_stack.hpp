@@ -32,6 +32,8 @@ public:
   std::uint32_t promoted() const noexcept { return m_stack.promoted.load(std::memory_order_relaxed); }
   bool has_latent() const noexcept { return size() > promoted(); }
   std::uint32_t latent_count() const noexcept { return size() - promoted(); }
+  // Every entry ever pushed (any thread may ask).
+  std::uint64_t pushes() const noexcept { return m_stack.pushes.load(std::memory_order_relaxed); }
 
   // Records `entry` as the newest latent entry; grows first if full. Throws std::bad_alloc (with
   // nothing changed) if it cannot grow.

@@ -4,8 +4,8 @@
 # point installs what it uses rather than assuming an earlier session did.
 
 # Everything the release preset configures and builds: toolchain, pulse's own dependencies, and
-# what its tests (Catch2) and benchmarks (Google Benchmark, oneTBB) link against.
-PULSE_DEMO_PACKAGES="cmake ninja-build pkg-config g++ liburing-dev libhwloc-dev libfmt-dev catch2 libbenchmark-dev libtbb-dev"
+# what its tests (Catch2, nlohmann-json to read traces back) and benchmarks (Google Benchmark, oneTBB) link against.
+PULSE_DEMO_PACKAGES="cmake ninja-build pkg-config g++ liburing-dev libhwloc-dev libfmt-dev catch2 nlohmann-json3-dev libbenchmark-dev libtbb-dev"
 # Plus what only the full test matrix needs: clang-19 with its sanitizer runtimes and lld for the
 # asan/tsan presets, and the extra libraries and tools the test suite uses.
 PULSE_TEST_PACKAGES="$PULSE_DEMO_PACKAGES clang-19 libclang-rt-19-dev lld-19 relacy-dev libseccomp-dev util-linux"

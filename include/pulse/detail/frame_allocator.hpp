@@ -9,6 +9,8 @@
 // out-of-line functions, which read the thread_local afresh.
 #pragma once
 
+#include <pulse/detail/owner_counter.hpp>
+
 #include <cstddef>
 #include <cstdint>
 
@@ -36,7 +38,7 @@ struct frame_free_block {
 // The part of a frame pool its owner's fast paths touch; every pool starts with it.
 struct frame_free_lists {
   frame_free_block* heads[frame_class_count] = {};
-  std::uint64_t allocated = 0;  // blocks handed out, the one counter on the fast path
+  owner_counter allocated;  // blocks handed out, the one counter on the fast path
 };
 
 // The start of every 64 KiB chunk (the rest of the header is lib/mem's): whose free lists a block
@@ -65,7 +67,7 @@ inline void* frame_allocate(std::size_t bytes) {
     const std::size_t size_class = frame_class_of(bytes);
     if (frame_free_block* const block = lists->heads[size_class]) [[likely]] {
       lists->heads[size_class] = block->next;
-      ++lists->allocated;
+      lists->allocated.add();
       return block;
     }
   }

@@ -53,9 +53,12 @@ struct latent_stack {
   // own to take back: its sibling was published on another worker and, being older than the
   // stolen work that brought the frame here, was promoted and stolen too.
   std::uint32_t strand_base = 0;
-  // Pushes left before the next slow one, which polls the heartbeat. The worker sets it to 1 in
-  // the eager mode, so that every push goes to the deque.
-  std::uint32_t pushes_until_poll = 1;
+  // Every push ever made on this worker: the statistics' forks (read by other threads), and the
+  // clock of the heartbeat poll, which the push that reaches `poll_at_push` takes to the slow path.
+  // The worker sets poll_at_push to the next push in the eager mode, so that every push goes to the
+  // deque, and out of reach in the serial mode.
+  std::atomic<std::uint64_t> pushes{0};
+  std::uint64_t poll_at_push = 1;
 };
 
 // The slow paths, in lib/core. Pushing may grow the stack (and throw std::bad_alloc before
@@ -75,7 +78,9 @@ latent_stack* this_thread_latent_stack() noexcept;
 
 inline void latent_push(latent_stack& stack, latent_entry entry) {
   const std::uint32_t size = stack.size.load(std::memory_order_relaxed);
-  if (size != stack.capacity && --stack.pushes_until_poll != 0) [[likely]] {
+  const std::uint64_t pushes = stack.pushes.load(std::memory_order_relaxed) + 1;
+  stack.pushes.store(pushes, std::memory_order_relaxed);
+  if (size != stack.capacity && pushes < stack.poll_at_push) [[likely]] {
     stack.entries[size] = entry;
     std::atomic_signal_fence(std::memory_order_seq_cst);  // the entry before the size covering it
     stack.size.store(size + 1, std::memory_order_relaxed);
