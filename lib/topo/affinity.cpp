@@ -35,6 +35,18 @@ unsigned cpu_mask::count() const noexcept {
   return count > 0 ? static_cast<unsigned>(count) : 1U;
 }
 
+std::vector<unsigned> cpu_mask::cpus() const {
+  std::vector<unsigned> listed;
+  if (m_set) {
+    for (std::size_t cpu = 0; cpu < m_bytes * 8; ++cpu) {
+      if (CPU_ISSET_S(cpu, m_bytes, m_set.get())) {
+        listed.push_back(static_cast<unsigned>(cpu));
+      }
+    }
+  }
+  return listed;
+}
+
 void cpu_mask::apply_to_calling_thread() const noexcept {
   if (m_set) {
     // A failure (a CPU went offline since) leaves the inherited mask: still correct, just narrower.
