@@ -1,5 +1,6 @@
-// The runtime behind pulse::runtime: its workers, the injection queue that work from outside
-// arrives on, the idle-worker protocol, and the count of live roots that shutdown waits for.
+// The runtime behind pulse::runtime: its workers and where they run, the injection queue that work
+// from outside arrives on, the idle-worker protocol, and the count of live roots that shutdown
+// waits for.
 #pragma once
 
 #include "core/worker.hpp"
@@ -7,6 +8,7 @@
 #include "sched/injection_queue.hpp"
 #include "sched/work_item.hpp"
 #include "topo/affinity.hpp"
+#include "topo/placement.hpp"
 
 #include <pulse/runtime.hpp>
 
@@ -19,12 +21,14 @@
 
 namespace pulse::detail {
 
-// Validates `options` and fills in `workers`; throws std::invalid_argument naming the bad option.
-runtime_options resolve_options(runtime_options options);
+// Validates `options` and fills in `workers` and `pin` for `machine`; throws std::invalid_argument
+// naming the bad option.
+runtime_options resolve_options(runtime_options options, const topology& machine);
 
 class runtime_impl {
 public:
-  runtime_impl(runtime& facade, runtime_options resolved);
+  // Reads the process's topology, resolves `options` against it, then places and starts the workers.
+  runtime_impl(runtime& facade, runtime_options options);
   ~runtime_impl();
   runtime_impl(const runtime_impl&) = delete;
   runtime_impl& operator=(const runtime_impl&) = delete;
@@ -34,7 +38,10 @@ public:
   unsigned worker_count() const noexcept { return static_cast<unsigned>(m_workers.size()); }
   worker& worker_at(unsigned index) const noexcept { return *m_workers[index]; }
   idle_workers& idle() noexcept { return m_idle; }
-  const cpu_mask& cpus() const noexcept { return m_cpus; }
+  const victim_tiers& victims_of(unsigned worker) const noexcept { return m_victims[worker]; }
+  // Called by each worker's thread as it starts: pins it to its CPU, or lets it run anywhere in
+  // the process's mask (not just where the thread that created the runtime may run).
+  void place_calling_thread(unsigned worker) const noexcept;
   injection_queue<work_item>& injection() noexcept { return m_injection; }
 
   // True when `candidate` is one of this runtime's workers.
@@ -64,9 +71,16 @@ public:
   bool nudge_with_signals() const noexcept { return m_nudge_with_signals; }
 
 private:
+  // Wakes a parked worker for new work in the injection queue: from outside the runtime, the one
+  // nearest the calling thread's CPU.
+  void notify_for_injected_work() noexcept;
+
   runtime& m_facade;  // the pulse::runtime that owns this, for spawn() from a worker
+  topology m_topology;
   runtime_options m_options;
   cpu_mask m_cpus = cpu_mask::of_process();
+  std::vector<worker_placement> m_placements;
+  std::vector<victim_tiers> m_victims;
   bool m_nudge_with_signals = false;
 
   injection_queue<work_item> m_injection;

@@ -269,7 +269,7 @@ bool worker::steal(work_item& next) noexcept {
       return true;
     }
   }
-  return for_each_victim(m_index, workers, m_random, try_victim);
+  return for_each_victim(m_owner.victims_of(m_index), m_random, try_victim);
 }
 
 bool worker::search(work_item& next) noexcept {
@@ -297,7 +297,7 @@ bool worker::search(work_item& next) noexcept {
 void worker::run() noexcept {
   t_this_thread_worker = this;
   m_native.store(pthread_self(), std::memory_order_release);
-  m_owner.cpus().apply_to_calling_thread();
+  m_owner.place_calling_thread(m_index);  // before the pool: its pages go to this CPU's node
   m_pool = new frame_pool(m_owner.options().frame_memory, current_numa_node());
   set_current_frame_pool(m_pool);
   // Names show in top, gdb and perf; the kernel keeps at most 15 characters.
