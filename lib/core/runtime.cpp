@@ -58,12 +58,19 @@ runtime_impl::runtime_impl(runtime& facade, runtime_options options)
       m_placements(plan_placement(m_topology, m_options.workers, *m_options.pin)),
       m_idle(m_options.workers) {
   m_nudge_with_signals = heartbeat_signal_installed();
+  for (const topology::numa_node& node : m_topology.numa_nodes) {
+    m_node_memory.push_back(std::make_unique<node_memory_resource>(static_cast<int>(node.os_index)));
+  }
   m_victims.reserve(m_options.workers);
   m_workers.reserve(m_options.workers);
   // Every worker exists before any starts: thieves index the whole vector.
   for (unsigned index = 0; index < m_options.workers; ++index) {
     m_victims.emplace_back(m_topology, m_placements, index);
-    m_workers.push_back(std::make_unique<worker>(*this, index));
+    std::pmr::memory_resource* const memory =
+        worker_memory(index) != nullptr ? worker_memory(index) : std::pmr::new_delete_resource();
+    void* const place = memory->allocate(sizeof(worker), alignof(worker));
+    // Reserved above, so emplace_back cannot throw and leak `place`; the constructor is noexcept.
+    m_workers.emplace_back(std::construct_at(static_cast<worker*>(place), *this, index), release_worker{memory});
   }
   try {
     for (auto& each : m_workers) {
@@ -133,6 +140,14 @@ void runtime_impl::notify_for_injected_work() noexcept {
     return static_cast<unsigned>(distance_between(m_topology, from, m_placements[worker].pu));
   };
   m_idle.notify(idle_workers::wake_rank(distance_to));
+}
+
+std::pmr::memory_resource* runtime_impl::worker_memory(unsigned worker) const noexcept {
+  const worker_placement& placement = m_placements[worker];
+  if (!placement.pinned) {
+    return nullptr;
+  }
+  return m_node_memory[m_topology.cores[m_topology.pus[placement.pu].core].numa_node].get();
 }
 
 void runtime_impl::place_calling_thread(unsigned worker) const noexcept {

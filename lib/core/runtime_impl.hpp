@@ -4,6 +4,7 @@
 #pragma once
 
 #include "core/worker.hpp"
+#include "mem/node_memory_resource.hpp"
 #include "sched/idle_workers.hpp"
 #include "sched/injection_queue.hpp"
 #include "sched/work_item.hpp"
@@ -17,6 +18,7 @@
 #include <cstddef>
 #include <exception>
 #include <memory>
+#include <memory_resource>
 #include <vector>
 
 namespace pulse::detail {
@@ -39,6 +41,9 @@ public:
   worker& worker_at(unsigned index) const noexcept { return *m_workers[index]; }
   idle_workers& idle() noexcept { return m_idle; }
   const victim_tiers& victims_of(unsigned worker) const noexcept { return m_victims[worker]; }
+  // Where a worker's own structures go (the worker object, its deque's rings): pages on the NUMA
+  // node of the CPU it is pinned to, or null (the global heap) for a worker that floats.
+  std::pmr::memory_resource* worker_memory(unsigned worker) const noexcept;
   // Called by each worker's thread as it starts: pins it to its CPU, or lets it run anywhere in
   // the process's mask (not just where the thread that created the runtime may run).
   void place_calling_thread(unsigned worker) const noexcept;
@@ -81,6 +86,7 @@ private:
   cpu_mask m_cpus = cpu_mask::of_process();
   std::vector<worker_placement> m_placements;
   std::vector<victim_tiers> m_victims;
+  std::vector<std::unique_ptr<node_memory_resource>> m_node_memory;  // by index in m_topology.numa_nodes
   bool m_nudge_with_signals = false;
 
   injection_queue<work_item> m_injection;
@@ -88,7 +94,15 @@ private:
   std::atomic<std::size_t> m_live_roots{0};
   std::atomic<bool> m_stopping{false};
 
-  std::vector<std::unique_ptr<worker>> m_workers;
+  // Each worker goes back to the memory it was made in (worker_memory, or the heap).
+  struct release_worker {
+    std::pmr::memory_resource* memory;
+    void operator()(worker* w) const noexcept {
+      std::destroy_at(w);
+      memory->deallocate(w, sizeof(worker), alignof(worker));
+    }
+  };
+  std::vector<std::unique_ptr<worker, release_worker>> m_workers;
 };
 
 }  // namespace pulse::detail

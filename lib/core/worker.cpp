@@ -38,6 +38,7 @@ worker* current_worker() noexcept { return t_this_thread_worker; }
 worker::worker(runtime_impl& owner, unsigned index) noexcept
     : m_owner(owner),
       m_index(index),
+      m_deque(owner.worker_memory(index)),
       m_random(0x853C49E6748FEA9BULL * (index + 1)),
       m_mode(owner.options().promotion),
       m_policy(owner.options().policy.get()),
