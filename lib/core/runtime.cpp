@@ -66,8 +66,8 @@ runtime_impl::runtime_impl(runtime& facade, runtime_options options)
   // Every worker exists before any starts: thieves index the whole vector.
   for (unsigned index = 0; index < m_options.workers; ++index) {
     m_victims.emplace_back(m_topology, m_placements, index);
-    std::pmr::memory_resource* const memory =
-        worker_memory(index) != nullptr ? worker_memory(index) : std::pmr::new_delete_resource();
+    std::pmr::memory_resource* memory = worker_memory(index);
+    memory = memory != nullptr ? memory : std::pmr::new_delete_resource();
     void* const place = memory->allocate(sizeof(worker), alignof(worker));
     // Reserved above, so emplace_back cannot throw and leak `place`; the constructor is noexcept.
     m_workers.emplace_back(std::construct_at(static_cast<worker*>(place), *this, index), release_worker{memory});
@@ -139,7 +139,7 @@ void runtime_impl::notify_for_injected_work() noexcept {
   const auto distance_to = [this, from](unsigned worker) {
     return static_cast<unsigned>(distance_between(m_topology, from, m_placements[worker].pu));
   };
-  m_idle.notify(idle_workers::wake_rank(distance_to));
+  m_idle.notify(wake_rank(distance_to));
 }
 
 std::pmr::memory_resource* runtime_impl::worker_memory(unsigned worker) const noexcept {

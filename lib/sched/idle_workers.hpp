@@ -33,6 +33,22 @@
 
 namespace pulse::detail {
 
+// Ranks parked workers for a wake-up, lower first: refers to a callable unsigned(unsigned worker)
+// that must outlive the call it is passed to. Empty: no preference.
+class wake_rank {
+public:
+  wake_rank() noexcept = default;
+  template <typename Rank>
+  explicit wake_rank(const Rank& rank) noexcept
+      : m_rank(&rank), m_call([](const void* r, unsigned worker) { return (*static_cast<const Rank*>(r))(worker); }) {}
+  explicit operator bool() const noexcept { return m_call != nullptr; }
+  unsigned operator()(unsigned worker) const { return m_call(m_rank, worker); }
+
+private:
+  const void* m_rank = nullptr;
+  unsigned (*m_call)(const void*, unsigned) = nullptr;
+};
+
 class idle_workers {
 public:
   explicit idle_workers(unsigned workers);
@@ -60,22 +76,6 @@ public:
     }
     return sleep(self, timeout_ns);
   }
-
-  // Ranks parked workers for a wake-up, lower first: refers to a callable unsigned(unsigned worker)
-  // that must outlive the call it is passed to. Empty: no preference.
-  class wake_rank {
-  public:
-    wake_rank() noexcept = default;
-    template <typename Rank>
-    explicit wake_rank(const Rank& rank) noexcept
-        : m_rank(&rank), m_call([](const void* r, unsigned worker) { return (*static_cast<const Rank*>(r))(worker); }) {}
-    explicit operator bool() const noexcept { return m_call != nullptr; }
-    unsigned operator()(unsigned worker) const { return m_call(m_rank, worker); }
-
-  private:
-    const void* m_rank = nullptr;
-    unsigned (*m_call)(const void*, unsigned) = nullptr;
-  };
 
   // Call after making work available (a push to a deque or to the injection queue). If it wakes a
   // sleeper, that is the one `nearest` ranks lowest (ties: the one that parked last).

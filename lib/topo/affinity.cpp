@@ -24,15 +24,7 @@ cpu_mask cpu_mask::of_process() {
       break;
     }
   }
-  return mask;  // unknown: count() says 1 and apply does nothing
-}
-
-unsigned cpu_mask::count() const noexcept {
-  if (!m_set) {
-    return 1U;
-  }
-  const int count = CPU_COUNT_S(m_bytes, m_set.get());
-  return count > 0 ? static_cast<unsigned>(count) : 1U;
+  return mask;  // unknown: cpus() is empty and apply does nothing
 }
 
 std::vector<unsigned> cpu_mask::cpus() const {

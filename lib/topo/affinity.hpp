@@ -16,7 +16,6 @@ public:
   // thread's, which a caller may have narrowed for itself.
   static cpu_mask of_process();
 
-  unsigned count() const noexcept;
   // The CPUs in the mask (the kernel's numbers), ascending; empty if the mask is unknown.
   std::vector<unsigned> cpus() const;
   // Lets the calling thread run on every CPU of the mask. Workers call this first, so a runtime
