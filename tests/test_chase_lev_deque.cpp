@@ -1,7 +1,8 @@
 // lib/sched/chase_lev_deque.hpp under real threads (the Relacy model in tests/model/ covers the
 // weak-memory interleavings).
 // Covers: LIFO pop and FIFO steal order; empty results; growth from a tiny ring with the contents
-// intact; an owner pushing and popping against three thieves with every item coming out exactly
+// intact; rings taken from and all given back to a memory resource of the owner's choosing (a
+// worker's: pages on its NUMA node); an owner pushing and popping against three thieves with every item coming out exactly
 // once and every payload destroyed exactly once (time-bounded stress).
 #include "sched/chase_lev_deque.hpp"
 
@@ -10,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory_resource>
 #include <thread>
 #include <vector>
 
@@ -58,6 +60,43 @@ TEST_CASE("a full ring grows and keeps every element in order", "[deque]") {
     CHECK(r.value == i);
   }
   CHECK(deque.pop().status == take_status::empty);
+}
+
+// Counts what passes through to the heap.
+class counting_resource final : public std::pmr::memory_resource {
+public:
+  long live = 0;
+  long allocations = 0;
+
+private:
+  void* do_allocate(std::size_t bytes, std::size_t alignment) override {
+    ++live;
+    ++allocations;
+    return std::pmr::new_delete_resource()->allocate(bytes, alignment);
+  }
+  void do_deallocate(void* p, std::size_t bytes, std::size_t alignment) override {
+    --live;
+    std::pmr::new_delete_resource()->deallocate(p, bytes, alignment);
+  }
+  bool do_is_equal(const std::pmr::memory_resource& other) const noexcept override { return this == &other; }
+};
+
+TEST_CASE("rings come from the owner's memory resource, and all go back to it", "[deque]") {
+  counting_resource memory;
+  {
+    chase_lev_deque<std::intptr_t> deque(&memory, 2);
+    CHECK(memory.allocations == 1);
+    for (std::intptr_t i = 0; i < 1000; ++i) {
+      deque.push(i);
+    }
+    CHECK(memory.allocations == 10);  // 2, 4, ... 1024 cells
+    for (std::intptr_t i = 999; i >= 0; --i) {
+      const auto r = deque.pop();
+      REQUIRE(r);
+      CHECK(r.value == i);
+    }
+  }
+  CHECK(memory.live == 0);
 }
 
 struct payload {

@@ -1,7 +1,8 @@
 // The default runtime: started on first use, sized from the affinity mask or PULSE_WORKERS.
-// Covers: the worker count with no PULSE_WORKERS; and, through hidden tags that CTest runs in their
-// own process: one worker under `taskset -c 0` ([taskset]), PULSE_WORKERS=3 ([env-3]), and a bad
-// PULSE_WORKERS making sync_wait throw invalid_argument naming it, on every call ([env-bad]); and
+// Covers: the worker count with no PULSE_WORKERS (one per core); and, through hidden tags that
+// CTest runs in their own process: one worker, pinned to the one CPU, under `taskset -c N`
+// ([taskset]), PULSE_WORKERS=3 ([env-3]), a bad PULSE_WORKERS making sync_wait throw
+// invalid_argument naming it, on every call ([env-bad]), likewise PULSE_PIN=maybe ([pin-bad]); and
 // std::exit called from inside a task ending the process normally ([exit-in-task]), although the
 // exit handler that drains the default runtime then runs on one of its workers.
 #include <pulse/pulse.hpp>
@@ -24,19 +25,38 @@ unsigned cpus_in_affinity_mask() {
   return static_cast<unsigned>(CPU_COUNT(&set));
 }
 
-TEST_CASE("the default runtime has one worker per CPU in the affinity mask", "[default]") {
+TEST_CASE("the default runtime has one worker per core in the affinity mask", "[default]") {
   if (const char* env = std::getenv("PULSE_WORKERS"); env != nullptr && *env != '\0') {
     WARN("PULSE_WORKERS is set in the environment; this case checks the unset default");
     return;
   }
   CHECK(pulse::sync_wait(one()) == 1);
-  CHECK(pulse::default_runtime().worker_count() == cpus_in_affinity_mask());
+  CHECK(pulse::default_runtime().worker_count() == pulse::topology::detect().cores.size());
 }
 
-TEST_CASE("under taskset -c 0 the default runtime has one worker", "[.][taskset]") {
-  REQUIRE(cpus_in_affinity_mask() == 1);  // run me as: taskset -c 0 test_default_runtime [taskset]
-  CHECK(pulse::sync_wait(one()) == 1);
+// Where the task runs: the CPU now, and how many CPUs its thread may use.
+struct seen_from_task {
+  int cpu = -1;
+  unsigned allowed = 0;
+};
+
+// No REQUIRE in here: it runs on a worker, and Catch's assertions are for the main thread.
+pulse::task<seen_from_task> look_around() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  const bool read = sched_getaffinity(0, sizeof set, &set) == 0;
+  co_return seen_from_task{sched_getcpu(), read ? static_cast<unsigned>(CPU_COUNT(&set)) : 0U};
+}
+
+TEST_CASE("under taskset -c N the default runtime has one worker, pinned to CPU N", "[.][taskset]") {
+  // Run me as: taskset -c N test_default_runtime [taskset]
+  REQUIRE(cpus_in_affinity_mask() == 1);
+  const pulse::topology machine = pulse::topology::detect();
+  REQUIRE(machine.pus.size() == 1);
+  const seen_from_task seen = pulse::sync_wait(look_around());
   CHECK(pulse::default_runtime().worker_count() == 1);
+  CHECK(seen.cpu == static_cast<int>(machine.pus[0].os_index));
+  CHECK(seen.allowed == 1);
 }
 
 TEST_CASE("PULSE_WORKERS sizes the default runtime", "[.][env-3]") {
@@ -51,6 +71,12 @@ TEST_CASE("a bad PULSE_WORKERS is an invalid_argument from sync_wait, every time
                                         "number from 1 to " +
                                         std::to_string(std::max(256U, 64U * cpus_in_affinity_mask()))));
   }
+}
+
+TEST_CASE("a bad PULSE_PIN is an invalid_argument from sync_wait naming it", "[.][pin-bad]") {
+  CHECK_THROWS_MATCHES(pulse::sync_wait(one()), std::invalid_argument,
+                       Catch::Message("PULSE_PIN='maybe' is not valid: expected 1 or true (pin each worker to a CPU), "
+                                      "0 or false (do not)"));
 }
 
 pulse::task<int> exit_from_task() {

@@ -1,10 +1,13 @@
 // pulse::runtime and pulse::spawn.
 // Covers: worker counts as asked, and every worker running at once; option validation (heartbeat,
-// workers, PULSE_WORKERS) as std::invalid_argument naming the option; workers = 0 following the
-// affinity mask or PULSE_WORKERS; the destructor finishing all spawned work, including work spawned
+// workers, PULSE_WORKERS) as std::invalid_argument naming the option; workers = 0 meaning one per
+// core of the affinity mask (per hardware thread with smt) or PULSE_WORKERS; the destructor finishing all spawned work, including work spawned
 // by spawned tasks; exceptions from spawned tasks reaching on_unhandled_exception (and a throwing
 // handler not taking the process down); 200 runtimes created and destroyed; an idle runtime using
-// no CPU; a runtime created on a pinned thread still sized from, and running on, the process's CPUs.
+// no CPU; a runtime created on a pinned thread still sized from the process's CPUs and, unpinned,
+// running on all of them. Pinning itself is in test_placement.cpp.
+#include "scoped_env.hpp"
+
 #include <pulse/pulse.hpp>
 
 #include <catch2/catch.hpp>
@@ -33,34 +36,7 @@ unsigned cpus_in_affinity_mask() {
   return static_cast<unsigned>(CPU_COUNT(&set));
 }
 
-// Sets or clears PULSE_WORKERS for one test and restores it afterwards.
-class scoped_pulse_workers {
-public:
-  explicit scoped_pulse_workers(const char* value) {
-    if (const char* old = std::getenv("PULSE_WORKERS")) {
-      m_saved = old;
-      m_had_value = true;
-    }
-    if (value != nullptr) {
-      ::setenv("PULSE_WORKERS", value, 1);
-    } else {
-      ::unsetenv("PULSE_WORKERS");
-    }
-  }
-  ~scoped_pulse_workers() {
-    if (m_had_value) {
-      ::setenv("PULSE_WORKERS", m_saved.c_str(), 1);
-    } else {
-      ::unsetenv("PULSE_WORKERS");
-    }
-  }
-  scoped_pulse_workers(const scoped_pulse_workers&) = delete;
-  scoped_pulse_workers& operator=(const scoped_pulse_workers&) = delete;
-
-private:
-  std::string m_saved;
-  bool m_had_value = false;
-};
+unsigned cores_in_affinity_mask() { return static_cast<unsigned>(pulse::topology::detect().cores.size()); }
 
 TEST_CASE("a runtime has the workers it was asked for", "[runtime]") {
   for (unsigned n : {1U, 2U, 3U, 8U}) {
@@ -70,23 +46,25 @@ TEST_CASE("a runtime has the workers it was asked for", "[runtime]") {
   }
 }
 
-TEST_CASE("workers = 0 means one per CPU in the affinity mask, or PULSE_WORKERS", "[runtime][options]") {
+TEST_CASE("workers = 0 means one per core in the affinity mask, or PULSE_WORKERS", "[runtime][options]") {
   {
-    scoped_pulse_workers unset{nullptr};
+    pulse_test::scoped_env unset{"PULSE_WORKERS", nullptr};
     pulse::runtime rt;
-    CHECK(rt.worker_count() == cpus_in_affinity_mask());
+    CHECK(rt.worker_count() == cores_in_affinity_mask());
+    pulse::runtime per_thread{{.smt = true}};
+    CHECK(per_thread.worker_count() == cpus_in_affinity_mask());
   }
   {
-    scoped_pulse_workers three{"3"};
+    pulse_test::scoped_env three{"PULSE_WORKERS", "3"};
     pulse::runtime rt;
     CHECK(rt.worker_count() == 3);
     pulse::runtime explicit_count{{.workers = 2}};  // an explicit count wins over the environment
     CHECK(explicit_count.worker_count() == 2);
   }
   {
-    scoped_pulse_workers empty{""};  // set but empty reads as unset
+    pulse_test::scoped_env empty{"PULSE_WORKERS", ""};  // set but empty reads as unset
     pulse::runtime rt;
-    CHECK(rt.worker_count() == cpus_in_affinity_mask());
+    CHECK(rt.worker_count() == cores_in_affinity_mask());
   }
 }
 
@@ -98,7 +76,7 @@ TEST_CASE("invalid options throw invalid_argument naming the option", "[runtime]
   CHECK_THROWS_WITH(pulse::runtime({.workers = 1'000'000}),
                     Contains("pulse::runtime_options::workers = 1000000") && Contains("at most"));
   for (const char* bad : {"abc", "-1", "0", "3x", " 3", "4294967296", "1000000"}) {
-    scoped_pulse_workers env{bad};
+    pulse_test::scoped_env env{"PULSE_WORKERS", bad};
     INFO("PULSE_WORKERS=" << bad);
     CHECK_THROWS_AS(pulse::runtime(), std::invalid_argument);
     CHECK_THROWS_WITH(pulse::runtime(), Contains("PULSE_WORKERS='" + std::string(bad) + "'"));
@@ -245,6 +223,7 @@ unsigned cpus_of_calling_thread() {
 pulse::task<unsigned> worker_cpu_count() { co_return cpus_of_calling_thread(); }
 
 TEST_CASE("a runtime created on a pinned thread uses the process's CPUs", "[runtime][affinity]") {
+  const unsigned process_cores = cores_in_affinity_mask();
   const unsigned process_cpus = cpus_in_affinity_mask();
   unsigned workers = 0;
   unsigned worker_cpus = 0;
@@ -261,14 +240,14 @@ TEST_CASE("a runtime created on a pinned thread uses the process's CPUs", "[runt
     CPU_SET(first, &one);
     sched_setaffinity(0, sizeof one, &one);
     creator_cpus = cpus_of_calling_thread();
-    scoped_pulse_workers unset{nullptr};
-    pulse::runtime rt;
+    pulse_test::scoped_env unset{"PULSE_WORKERS", nullptr};
+    pulse::runtime rt{{.pin = false}};  // a pinned worker has one CPU, whoever created it
     workers = rt.worker_count();
     worker_cpus = pulse::sync_wait(rt, worker_cpu_count());
   });
   creator.join();
   CHECK(creator_cpus == 1);
-  CHECK(workers == process_cpus);
+  CHECK(workers == process_cores);
   CHECK(worker_cpus == process_cpus);
 }
 

@@ -10,3 +10,4 @@
 #include <pulse/stats.hpp>
 #include <pulse/sync_wait.hpp>
 #include <pulse/task.hpp>
+#include <pulse/topology.hpp>

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <memory_resource>
+#include <optional>
 #include <string>
 
 #include <pulse/promotion.hpp>
@@ -16,9 +17,20 @@ namespace pulse {
 
 // An aggregate: designated initializers work, e.g. pulse::runtime{{.workers = 4}}.
 struct runtime_options {
-  // Worker threads. 0 means PULSE_WORKERS if that is set, else one per CPU in the calling thread's
-  // affinity mask (what taskset and cpusets allow), not the machine's CPU count.
+  // Worker threads. 0 means PULSE_WORKERS if that is set, else one per core the process may use
+  // (its affinity mask, which taskset and cpusets set; see pulse::topology), or one per hardware
+  // thread with `smt`.
   unsigned workers = 0;
+
+  // Count SMT siblings as well as cores when `workers` is 0.
+  bool smt = false;
+
+  // Pin each worker to one CPU: the first hardware thread of each core in topology order, then the
+  // SMT siblings if there are more workers than cores (then round again if more than CPUs).
+  // Thieves prefer victims that share a core, then a cache, then a NUMA node. Unset means
+  // PULSE_PIN if that is set (0 or 1, also false or true), else pinned. Unpinned workers float
+  // over the whole affinity mask.
+  std::optional<bool> pin{};
 
   // How often a worker's heartbeat falls due; must be positive. At each heartbeat a busy worker
   // promotes its oldest latent work so that idle workers can steal it (promotion.hpp).
@@ -55,7 +67,7 @@ class runtime_impl;
 class runtime {
 public:
   // Validates the options and starts the workers. Invalid options throw std::invalid_argument
-  // naming the option (or PULSE_WORKERS).
+  // naming the option (or PULSE_WORKERS, PULSE_PIN).
   explicit runtime(runtime_options options = {});
 
   // Waits until every task started on this runtime (by sync_wait or spawn) has finished, then joins
@@ -67,7 +79,8 @@ public:
 
   unsigned worker_count() const noexcept;
 
-  // The options in force, with `workers` resolved to the actual count.
+  // The options in force, with `workers` resolved to the actual count and `pin` to whether the
+  // workers are pinned.
   const runtime_options& options() const noexcept;
 
   // Counters per worker and summed (stats.hpp; approximate while tasks run).

@@ -1,4 +1,5 @@
 #include "core/runtime_impl.hpp"
+#include "topo/platform.hpp"
 
 #include <pulse/detail/root.hpp>
 #include <pulse/runtime.hpp>
@@ -50,13 +51,27 @@ bool heartbeat_signal_installed() noexcept {
   return installed;
 }
 
-runtime_impl::runtime_impl(runtime& facade, runtime_options resolved)
-    : m_facade(facade), m_options(std::move(resolved)), m_idle(m_options.workers), m_requests(read_environment_requests()) {
+runtime_impl::runtime_impl(runtime& facade, runtime_options options)
+    : m_facade(facade),
+      m_topology(topology::detect()),
+      m_options(resolve_options(std::move(options), m_topology)),
+      m_placements(plan_placement(m_topology, m_options.workers, *m_options.pin)),
+      m_idle(m_options.workers),
+      m_requests(read_environment_requests()) {
   m_nudge_with_signals = heartbeat_signal_installed();
+  for (const topology::numa_node& node : m_topology.numa_nodes) {
+    m_node_memory.push_back(std::make_unique<node_memory_resource>(static_cast<int>(node.os_index)));
+  }
+  m_victims.reserve(m_options.workers);
   m_workers.reserve(m_options.workers);
   // Every worker exists before any starts: thieves index the whole vector.
   for (unsigned index = 0; index < m_options.workers; ++index) {
-    m_workers.push_back(std::make_unique<worker>(*this, index));
+    m_victims.emplace_back(m_topology, m_placements, index);
+    std::pmr::memory_resource* memory = worker_memory(index);
+    memory = memory != nullptr ? memory : std::pmr::new_delete_resource();
+    void* const place = memory->allocate(sizeof(worker), alignof(worker));
+    // Reserved above, so emplace_back cannot throw and leak `place`; the constructor is noexcept.
+    m_workers.emplace_back(std::construct_at(static_cast<worker*>(place), *this, index), release_worker{memory});
   }
   try {
     for (auto& each : m_workers) {
@@ -186,7 +201,42 @@ void runtime_impl::submit_root(std::coroutine_handle<> root) {
     root_finished();  // not queued after all (bad_alloc in the overflow list)
     throw;
   }
-  m_idle.notify();
+  notify_for_injected_work();
+}
+
+void runtime_impl::notify_for_injected_work() noexcept {
+  const int cpu = current_cpu();
+  const auto here = std::find_if(m_topology.pus.begin(), m_topology.pus.end(), [cpu](const topology::processing_unit& pu) {
+    return static_cast<int>(pu.os_index) == cpu;
+  });
+  // A worker's own submissions (spawn from a task) wake whoever parked last, as for its forks.
+  // Floating workers have no distance; nor does a thread on a CPU outside the runtime's mask.
+  if (is_own_worker(current_worker()) || !*m_options.pin || here == m_topology.pus.end()) {
+    m_idle.notify();
+    return;
+  }
+  const auto from = static_cast<unsigned>(here - m_topology.pus.begin());
+  const auto distance_to = [this, from](unsigned worker) {
+    return static_cast<unsigned>(distance_between(m_topology, from, m_placements[worker].pu));
+  };
+  m_idle.notify(wake_rank(distance_to));
+}
+
+std::pmr::memory_resource* runtime_impl::worker_memory(unsigned worker) const noexcept {
+  const worker_placement& placement = m_placements[worker];
+  if (!placement.pinned) {
+    return nullptr;
+  }
+  return m_node_memory[m_topology.cores[m_topology.pus[placement.pu].core].numa_node].get();
+}
+
+void runtime_impl::place_calling_thread(unsigned worker) const noexcept {
+  const worker_placement& placement = m_placements[worker];
+  // If the kernel refuses the pin (the CPU went offline since the topology was read), the worker
+  // floats: slower perhaps, never wrong.
+  if (!placement.pinned || !pin_calling_thread(m_topology.pus[placement.pu].os_index)) {
+    m_cpus.apply_to_calling_thread();
+  }
 }
 
 void runtime_impl::root_finished() noexcept {
@@ -237,8 +287,7 @@ void root_finished(runtime_impl& target) noexcept { target.root_finished(); }
 
 }  // namespace detail
 
-runtime::runtime(runtime_options options)
-    : m_impl(std::make_unique<detail::runtime_impl>(*this, detail::resolve_options(std::move(options)))) {}
+runtime::runtime(runtime_options options) : m_impl(std::make_unique<detail::runtime_impl>(*this, std::move(options))) {}
 
 runtime::~runtime() { m_impl->shutdown(); }
 

@@ -1,12 +1,15 @@
-// The runtime behind pulse::runtime: its workers, the injection queue that work from outside
-// arrives on, the idle-worker protocol, and the count of live roots that shutdown waits for.
+// The runtime behind pulse::runtime: its workers and where they run, the injection queue that work
+// from outside arrives on, the idle-worker protocol, and the count of live roots that shutdown
+// waits for.
 #pragma once
 
 #include "core/worker.hpp"
+#include "mem/node_memory_resource.hpp"
 #include "sched/idle_workers.hpp"
 #include "sched/injection_queue.hpp"
 #include "sched/work_item.hpp"
 #include "topo/affinity.hpp"
+#include "topo/placement.hpp"
 #include "trace/chrome_trace.hpp"
 
 #include <pulse/runtime.hpp>
@@ -16,6 +19,7 @@
 #include <cstddef>
 #include <exception>
 #include <memory>
+#include <memory_resource>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -23,8 +27,9 @@
 
 namespace pulse::detail {
 
-// Validates `options` and fills in `workers`; throws std::invalid_argument naming the bad option.
-runtime_options resolve_options(runtime_options options);
+// Validates `options` and fills in `workers` and `pin` for `machine`; throws std::invalid_argument
+// naming the bad option.
+runtime_options resolve_options(runtime_options options, const topology& machine);
 
 // What the environment asks of every runtime: PULSE_STATS=1 (print the statistics when the runtime
 // is destroyed) and PULSE_TRACE=path (trace it from start to end). Throws std::invalid_argument
@@ -37,7 +42,8 @@ environment_requests read_environment_requests();
 
 class runtime_impl {
 public:
-  runtime_impl(runtime& facade, runtime_options resolved);
+  // Reads the process's topology, resolves `options` against it, then places and starts the workers.
+  runtime_impl(runtime& facade, runtime_options options);
   ~runtime_impl();
   runtime_impl(const runtime_impl&) = delete;
   runtime_impl& operator=(const runtime_impl&) = delete;
@@ -47,7 +53,13 @@ public:
   unsigned worker_count() const noexcept { return static_cast<unsigned>(m_workers.size()); }
   worker& worker_at(unsigned index) const noexcept { return *m_workers[index]; }
   idle_workers& idle() noexcept { return m_idle; }
-  const cpu_mask& cpus() const noexcept { return m_cpus; }
+  const victim_tiers& victims_of(unsigned worker) const noexcept { return m_victims[worker]; }
+  // Where a worker's own structures go (the worker object, its deque's rings): pages on the NUMA
+  // node of the CPU it is pinned to, or null (the global heap) for a worker that floats.
+  std::pmr::memory_resource* worker_memory(unsigned worker) const noexcept;
+  // Called by each worker's thread as it starts: pins it to its CPU, or lets it run anywhere in
+  // the process's mask (not just where the thread that created the runtime may run).
+  void place_calling_thread(unsigned worker) const noexcept;
   injection_queue<work_item>& injection() noexcept { return m_injection; }
 
   // True when `candidate` is one of this runtime's workers.
@@ -87,11 +99,17 @@ private:
   // After the workers are joined: PULSE_STATS's table, and the end of a trace still running.
   void finish_reports() noexcept;
 
-public:
-private:
+  // Wakes a parked worker for new work in the injection queue: from outside the runtime, the one
+  // nearest the calling thread's CPU.
+  void notify_for_injected_work() noexcept;
+
   runtime& m_facade;  // the pulse::runtime that owns this, for spawn() from a worker
+  topology m_topology;
   runtime_options m_options;
   cpu_mask m_cpus = cpu_mask::of_process();
+  std::vector<worker_placement> m_placements;
+  std::vector<victim_tiers> m_victims;
+  std::vector<std::unique_ptr<node_memory_resource>> m_node_memory;  // by index in m_topology.numa_nodes
   bool m_nudge_with_signals = false;
 
   injection_queue<work_item> m_injection;
@@ -99,7 +117,15 @@ private:
   std::atomic<std::size_t> m_live_roots{0};
   std::atomic<bool> m_stopping{false};
 
-  std::vector<std::unique_ptr<worker>> m_workers;
+  // Each worker goes back to the memory it was made in (worker_memory, or the heap).
+  struct release_worker {
+    std::pmr::memory_resource* memory;
+    void operator()(worker* w) const noexcept {
+      std::destroy_at(w);
+      memory->deallocate(w, sizeof(worker), alignof(worker));
+    }
+  };
+  std::vector<std::unique_ptr<worker, release_worker>> m_workers;
 
   environment_requests m_requests;
   bool m_reports_finished = false;

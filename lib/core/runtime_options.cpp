@@ -1,6 +1,7 @@
-// Validation of runtime_options and of the environment: PULSE_WORKERS, PULSE_STATS, PULSE_TRACE.
+// Validation of runtime_options and of the environment: PULSE_WORKERS, PULSE_PIN, PULSE_STATS,
+// PULSE_TRACE.
 #include "core/runtime_impl.hpp"
-#include "topo/affinity.hpp"
+#include "topo/placement.hpp"
 
 #include <fmt/format.h>
 
@@ -29,25 +30,45 @@ unsigned workers_from_environment(std::string_view text, unsigned limit) {
   return value;
 }
 
+bool pin_from_environment(std::string_view text) {
+  if (text == "1" || text == "true") {
+    return true;
+  }
+  if (text == "0" || text == "false") {
+    return false;
+  }
+  throw std::invalid_argument(
+      fmt::format("PULSE_PIN='{}' is not valid: expected 1 or true (pin each worker to a CPU), 0 or false (do not)", text));
+}
+
+// The value of environment variable `name`, or null if it is unset or empty.
+const char* environment(const char* name) noexcept {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0' ? value : nullptr;
+}
+
 }  // namespace
 
-runtime_options resolve_options(runtime_options options) {
+runtime_options resolve_options(runtime_options options, const topology& machine) {
   if (options.heartbeat.count() <= 0) {
     throw std::invalid_argument(fmt::format(
         "pulse::runtime_options::heartbeat must be positive; got {}us", options.heartbeat.count()));
   }
-  const unsigned allowed_cpus = cpu_mask::of_process().count();
+  const auto allowed_cpus = static_cast<unsigned>(machine.pus.size());
   const unsigned limit = max_workers(allowed_cpus);
   if (options.workers == 0) {
-    const char* from_environment = std::getenv("PULSE_WORKERS");
-    options.workers = from_environment != nullptr && *from_environment != '\0'
-                          ? workers_from_environment(from_environment, limit)
-                          : allowed_cpus;
+    const char* from_environment = environment("PULSE_WORKERS");
+    options.workers = from_environment != nullptr ? workers_from_environment(from_environment, limit)
+                                                  : default_worker_count(machine, options.smt);
   } else if (options.workers > limit) {
     throw std::invalid_argument(fmt::format(
         "pulse::runtime_options::workers = {} is more than this process can reasonably run "
         "(at most {}: 64 per CPU it may use, {} here)",
         options.workers, limit, allowed_cpus));
+  }
+  if (!options.pin) {
+    const char* from_environment = environment("PULSE_PIN");
+    options.pin = from_environment == nullptr || pin_from_environment(from_environment);
   }
   if (options.trace_events_per_worker == 0) {
     throw std::invalid_argument("pulse::runtime_options::trace_events_per_worker must be positive");
@@ -57,7 +78,7 @@ runtime_options resolve_options(runtime_options options) {
 
 environment_requests read_environment_requests() {
   environment_requests requests;
-  if (const char* stats = std::getenv("PULSE_STATS"); stats != nullptr && *stats != '\0') {
+  if (const char* stats = environment("PULSE_STATS")) {
     const std::string_view value = stats;
     if (value != "0" && value != "1") {
       throw std::invalid_argument(
@@ -65,7 +86,7 @@ environment_requests read_environment_requests() {
     }
     requests.print_stats = value == "1";
   }
-  if (const char* trace = std::getenv("PULSE_TRACE"); trace != nullptr) {
+  if (const char* trace = environment("PULSE_TRACE")) {
     requests.trace_path = trace;
   }
   return requests;

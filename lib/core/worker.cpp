@@ -39,6 +39,7 @@ worker* current_worker() noexcept { return t_this_thread_worker; }
 worker::worker(runtime_impl& owner, unsigned index) noexcept
     : m_owner(owner),
       m_index(index),
+      m_deque(owner.worker_memory(index)),
       m_random(0x853C49E6748FEA9BULL * (index + 1)),
       m_mode(owner.options().promotion),
       m_policy(owner.options().policy.get()),
@@ -352,7 +353,7 @@ bool worker::steal(work_item& next) noexcept {
       return true;
     }
   }
-  return for_each_victim(m_index, workers, m_random, try_victim);
+  return for_each_victim(m_owner.victims_of(m_index), m_random, try_victim);
 }
 
 bool worker::search(work_item& next, trace_source& source) noexcept {
@@ -388,7 +389,7 @@ void worker::run() noexcept {
   t_latent_stack = &m_continuations.fast();
 #endif
   m_native.store(pthread_self(), std::memory_order_release);
-  m_owner.cpus().apply_to_calling_thread();
+  m_owner.place_calling_thread(m_index);  // before the pool: its pages go to this CPU's node
   frame_pool* const pool = new frame_pool(m_owner.options().frame_memory, current_numa_node());
   m_pool.store(pool, std::memory_order_release);
   set_current_frame_pool(pool);

@@ -8,6 +8,21 @@
 #include <cstdint>
 #include <new>
 
+// LeakSanitizer looks for pointers in the heap, stacks and globals, not in pages mapped here; yet
+// these pages do hold the only pointers to some heap blocks (a worker object placed on its node
+// owns heap memory, and the default runtime's workers are never freed). So under ASan each mapping
+// is registered as a root region for as long as it is mapped.
+#if defined(__SANITIZE_ADDRESS__)
+#  define PULSE_LSAN_ROOTS 1
+#elif defined(__has_feature)
+#  if __has_feature(address_sanitizer)
+#    define PULSE_LSAN_ROOTS 1
+#  endif
+#endif
+#if defined(PULSE_LSAN_ROOTS)
+#  include <sanitizer/lsan_interface.h>
+#endif
+
 namespace pulse::detail {
 namespace {
 
@@ -55,11 +70,18 @@ void* node_memory_resource::do_allocate(std::size_t bytes, std::size_t alignment
   }
   void* const p = reinterpret_cast<void*>(aligned);
   bind_to_node(p, length, m_node);
+#if defined(PULSE_LSAN_ROOTS)
+  __lsan_register_root_region(p, length);
+#endif
   return p;
 }
 
 void node_memory_resource::do_deallocate(void* p, std::size_t bytes, std::size_t) {
-  munmap(p, round_up(bytes, page_size()));
+  const std::size_t length = round_up(bytes, page_size());
+#if defined(PULSE_LSAN_ROOTS)
+  __lsan_unregister_root_region(p, length);
+#endif
+  munmap(p, length);
 }
 
 }  // namespace pulse::detail

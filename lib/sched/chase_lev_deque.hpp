@@ -27,6 +27,8 @@
 //     fence between its loads becomes seq_cst loads. Each is at least as strong as what it replaces.
 //  3. pop and steal return a status (empty / lost race / got) rather than a sentinel value.
 //  4. Indices are signed 64-bit so that pop's `bottom - 1` on an empty deque is simply -1 less.
+//  5. A ring is one block, header then cells, from a memory resource the owner chooses (pages on
+//     its NUMA node, for a worker), or from the global heap.
 #pragma once
 
 #include "sched/atomics.hpp"
@@ -35,6 +37,8 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <memory_resource>
 #include <new>
 #include <type_traits>
 
@@ -64,14 +68,17 @@ class chase_lev_deque {
   using index = std::int64_t;
 
   struct ring {
-    explicit ring(index capacity_) : capacity(capacity_), mask(capacity_ - 1), cells(new atomic<T>[capacity_]) {
+    // The cells follow the header in the same block (see make_ring).
+    explicit ring(index capacity_)
+        : capacity(capacity_), mask(capacity_ - 1), cells(reinterpret_cast<atomic<T>*>(reinterpret_cast<std::byte*>(this) + cells_offset)) {
       // A thief with a stale top may read a slot of a new ring that grow() did not copy; its CAS
       // then fails and the value is dropped, but the read itself must be of an initialised value.
       for (index i = 0; i < capacity; ++i) {
+        std::construct_at(cells + i);
         put(i, T{});
       }
     }
-    ~ring() { delete[] cells; }
+    ~ring() { std::destroy_n(cells, capacity); }
     ring(const ring&) = delete;
     ring& operator=(const ring&) = delete;
 
@@ -84,21 +91,29 @@ class chase_lev_deque {
     ring* next_retired = nullptr;  // owner-only list of rings grown out of
   };
 
+  static constexpr std::size_t ring_align = alignof(ring) > alignof(atomic<T>) ? alignof(ring) : alignof(atomic<T>);
+  static constexpr std::size_t cells_offset = (sizeof(ring) + alignof(atomic<T>) - 1) / alignof(atomic<T>) * alignof(atomic<T>);
+  static std::size_t ring_bytes(index capacity) noexcept {
+    return cells_offset + static_cast<std::size_t>(capacity) * sizeof(atomic<T>);
+  }
+
 public:
-  explicit chase_lev_deque(std::size_t initial_capacity = 64) {
+  // Rings come from `memory`, which must outlive the deque; null means the global heap.
+  explicit chase_lev_deque(std::pmr::memory_resource* memory, std::size_t initial_capacity = 64) : m_memory(memory) {
     index capacity = 2;
     while (capacity < static_cast<index>(initial_capacity)) {
       capacity *= 2;
     }
-    Atomics::store(m_ring, new ring(capacity), std::memory_order_relaxed);
+    Atomics::store(m_ring, make_ring(capacity), std::memory_order_relaxed);
   }
+  explicit chase_lev_deque(std::size_t initial_capacity = 64) : chase_lev_deque(nullptr, initial_capacity) {}
   chase_lev_deque(const chase_lev_deque&) = delete;
   chase_lev_deque& operator=(const chase_lev_deque&) = delete;
 
   // No thief may be inside steal() any more: the runtime destroys deques after joining workers.
   ~chase_lev_deque() {
     free_retired();
-    delete Atomics::load(m_ring, std::memory_order_relaxed);
+    destroy_ring(Atomics::load(m_ring, std::memory_order_relaxed));
   }
 
   // Owner only. Never fails: a full ring is replaced by one twice its size.
@@ -205,7 +220,7 @@ public:
 
 private:
   ring* grow(ring* old, index t, index b) {
-    ring* const bigger = new ring(old->capacity * 2);
+    ring* const bigger = make_ring(old->capacity * 2);
     for (index i = t; i < b; ++i) {
       bigger->put(i, old->get(i));
     }
@@ -224,11 +239,29 @@ private:
   void free_retired() noexcept {
     while (m_retired != nullptr) {
       ring* const next = m_retired->next_retired;
-      delete m_retired;
+      destroy_ring(m_retired);
       m_retired = next;
     }
   }
 
+  ring* make_ring(index capacity) {
+    const std::size_t bytes = ring_bytes(capacity);
+    static_assert(ring_align <= __STDCPP_DEFAULT_NEW_ALIGNMENT__);
+    void* const block = m_memory != nullptr ? m_memory->allocate(bytes, ring_align) : ::operator new(bytes);
+    return ::new (block) ring(capacity);
+  }
+
+  void destroy_ring(ring* r) noexcept {
+    const std::size_t bytes = ring_bytes(r->capacity);
+    std::destroy_at(r);
+    if (m_memory != nullptr) {
+      m_memory->deallocate(r, bytes, ring_align);
+    } else {
+      ::operator delete(r);
+    }
+  }
+
+  std::pmr::memory_resource* const m_memory;
   // top is written by thieves, bottom and the ring by the owner: separate lines, no false sharing.
   alignas(cache_line) atomic<index> m_top{0};
   alignas(cache_line) atomic<index> m_bottom{0};

@@ -3,6 +3,7 @@
 #include "sched/futex.hpp"
 
 #include <algorithm>
+#include <iterator>
 
 namespace pulse::detail {
 namespace {
@@ -58,15 +59,27 @@ idle_workers::wake_reason idle_workers::sleep(unsigned self, std::int64_t timeou
   return cancel_park(self);
 }
 
-void idle_workers::wake_one() noexcept {
+void idle_workers::wake_one(wake_rank nearest) noexcept {
   unsigned target = 0;
   {
     std::lock_guard lock(m_mutex);
     if (m_stack.empty()) {
       return;
     }
-    target = m_stack.back();
-    m_stack.pop_back();
+    auto chosen = std::prev(m_stack.end());
+    if (nearest) {
+      // From the top of the stack down, so that among equals the last to park wins.
+      unsigned best = nearest(*chosen);
+      for (auto it = chosen; it != m_stack.begin() && best != 0;) {
+        --it;
+        if (const unsigned rank = nearest(*it); rank < best) {
+          best = rank;
+          chosen = it;
+        }
+      }
+    }
+    target = *chosen;
+    m_stack.erase(chosen);
     m_sleepers.fetch_sub(1, std::memory_order_seq_cst);
     m_searching.fetch_add(1, std::memory_order_seq_cst);  // counted on the sleeper's behalf
     // release: see sleep().

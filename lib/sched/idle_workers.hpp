@@ -14,6 +14,10 @@
 // A searcher that finds work while it is the last one searching wakes another sleeper (chain
 // wake), so work published while it was searching still gets a searcher.
 //
+// Which sleeper. By default the one that parked last (its caches are the warmest). Work that
+// arrives from outside the runtime names a ranking instead (the distance from the submitting
+// thread's CPU), and the nearest sleeper is woken.
+//
 // Who counts whom: a worker increments `searching` itself when it starts searching, except after a
 // wake-up, where the waker has already counted it (so a second notify does not wake a second
 // sleeper for the same work).
@@ -28,6 +32,22 @@
 #include <vector>
 
 namespace pulse::detail {
+
+// Ranks parked workers for a wake-up, lower first: refers to a callable unsigned(unsigned worker)
+// that must outlive the call it is passed to. Empty: no preference.
+class wake_rank {
+public:
+  wake_rank() noexcept = default;
+  template <typename Rank>
+  explicit wake_rank(const Rank& rank) noexcept
+      : m_rank(&rank), m_call([](const void* r, unsigned worker) { return (*static_cast<const Rank*>(r))(worker); }) {}
+  explicit operator bool() const noexcept { return m_call != nullptr; }
+  unsigned operator()(unsigned worker) const { return m_call(m_rank, worker); }
+
+private:
+  const void* m_rank = nullptr;
+  unsigned (*m_call)(const void*, unsigned) = nullptr;
+};
 
 class idle_workers {
 public:
@@ -57,13 +77,14 @@ public:
     return sleep(self, timeout_ns);
   }
 
-  // Call after making work available (a push to a deque or to the injection queue).
-  void notify() noexcept {
+  // Call after making work available (a push to a deque or to the injection queue). If it wakes a
+  // sleeper, that is the one `nearest` ranks lowest (ties: the one that parked last).
+  void notify(wake_rank nearest = {}) noexcept {
     // seq_cst fence: orders the caller's push before the loads below; see the header comment.
     std::atomic_thread_fence(std::memory_order_seq_cst);
     // relaxed: the fence above does the ordering.
     if (m_searching.load(std::memory_order_relaxed) == 0 && m_sleepers.load(std::memory_order_relaxed) != 0) {
-      wake_one();
+      wake_one(nearest);
     }
   }
 
@@ -89,7 +110,7 @@ private:
   void prepare_park(unsigned self);
   wake_reason cancel_park(unsigned self);
   wake_reason sleep(unsigned self, std::int64_t timeout_ns);
-  void wake_one() noexcept;
+  void wake_one(wake_rank nearest = {}) noexcept;
 
   alignas(cache_line) std::atomic<unsigned> m_searching{0};
   alignas(cache_line) std::atomic<unsigned> m_sleepers{0};

@@ -1,9 +1,20 @@
-// Which workers a thief tries, and in what order: every other worker once per round, starting at
-// a random one so that thieves spread over victims instead of all hitting worker 0. The topology
-// work replaces this with distance tiers (SMT sibling, shared cache, NUMA node, anywhere).
+// Which workers a thief tries, and in what order: by distance, nearest first. Stolen work carries
+// its data with it, and a thief that shares a cache (or at least a NUMA node) with the victim finds
+// that data close by. The tiers are SMT siblings, then workers sharing an L2, then an L3, then the
+// NUMA node, then everyone else (lib/topo/placement.hpp). Inside a tier the start is random, so
+// thieves spread over their equals instead of all hitting the same one; between tiers a thief pauses
+// a little longer each time, so nearby work that is about to appear is taken by a near thief
+// before a far one pays for the trip. Workers that are not pinned have no distance: every other
+// worker is in the last tier.
 #pragma once
 
+#include "sched/cpu_relax.hpp"
+#include "topo/placement.hpp"
+
+#include <array>
 #include <cstdint>
+#include <span>
+#include <vector>
 
 namespace pulse::detail {
 
@@ -27,20 +38,45 @@ private:
   std::uint64_t m_state;
 };
 
-// Calls try_victim(v) for each worker v other than `self`, in a random rotation, until it
-// returns true. Returns whether one did.
-template <typename TryVictim>
-bool for_each_victim(unsigned self, unsigned workers, fast_random& random, TryVictim&& try_victim) {
-  if (workers < 2) {
-    return false;
+// Every other worker of a runtime, grouped by distance from one worker.
+class victim_tiers {
+public:
+  // Tiers for worker `self` of a runtime whose workers are placed as `placements`.
+  victim_tiers(const topology& machine, const std::vector<worker_placement>& placements, unsigned self);
+
+  std::span<const unsigned> tier(distance d) const noexcept {
+    const auto t = static_cast<unsigned>(d);
+    return std::span<const unsigned>(m_victims).subspan(m_starts[t], m_starts[t + 1] - m_starts[t]);
   }
-  const unsigned others = workers - 1;
-  const unsigned start = random.below(others);
-  for (unsigned k = 0; k < others; ++k) {
-    unsigned victim = (start + k) % others;
-    victim += victim >= self ? 1U : 0U;  // skip ourselves
-    if (try_victim(victim)) {
-      return true;
+
+private:
+  std::vector<unsigned> m_victims;  // sorted by distance
+  std::array<std::size_t, distance_count + 1> m_starts{};
+};
+
+// Pause units before the first farther tier; doubled for each tier after it.
+inline constexpr int tier_backoff_pauses = 8;
+
+// Calls try_victim(v) for the victims in `tiers`, nearest tier first, in a random rotation within
+// each tier, until it returns true. Returns whether one did.
+template <typename TryVictim>
+bool for_each_victim(const victim_tiers& tiers, fast_random& random, TryVictim&& try_victim) {
+  int pauses = 0;  // none before the nearest non-empty tier
+  for (unsigned t = 0; t < distance_count; ++t) {
+    const std::span<const unsigned> tier = tiers.tier(static_cast<distance>(t));
+    if (tier.empty()) {
+      continue;
+    }
+    for (int i = 0; i < pauses; ++i) {
+      cpu_relax();
+    }
+    pauses = pauses == 0 ? tier_backoff_pauses : pauses * 2;
+    const auto size = static_cast<unsigned>(tier.size());
+    const unsigned start = random.below(size);
+    for (unsigned k = 0; k < size; ++k) {
+      if (try_victim(tier[(start + k) % size])) {
+        return true;
+      }
     }
   }
   return false;

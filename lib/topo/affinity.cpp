@@ -24,15 +24,19 @@ cpu_mask cpu_mask::of_process() {
       break;
     }
   }
-  return mask;  // unknown: count() says 1 and apply does nothing
+  return mask;  // unknown: cpus() is empty and apply does nothing
 }
 
-unsigned cpu_mask::count() const noexcept {
-  if (!m_set) {
-    return 1U;
+std::vector<unsigned> cpu_mask::cpus() const {
+  std::vector<unsigned> listed;
+  if (m_set) {
+    for (std::size_t cpu = 0; cpu < m_bytes * 8; ++cpu) {
+      if (CPU_ISSET_S(cpu, m_bytes, m_set.get())) {
+        listed.push_back(static_cast<unsigned>(cpu));
+      }
+    }
   }
-  const int count = CPU_COUNT_S(m_bytes, m_set.get());
-  return count > 0 ? static_cast<unsigned>(count) : 1U;
+  return listed;
 }
 
 void cpu_mask::apply_to_calling_thread() const noexcept {

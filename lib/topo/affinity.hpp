@@ -1,11 +1,12 @@
-// What CPUs this process may run on. The topology work grows this into the hwloc-backed platform
-// layer (pinning, distances); for now the runtime needs the count and the mask itself.
+// What CPUs this process may run on: the kernel's affinity mask, which taskset and cpusets set.
+// The topology is restricted to it (platform.hpp), and unpinned workers run anywhere in it.
 #pragma once
 
 #include <sched.h>
 
 #include <cstddef>
 #include <memory>
+#include <vector>
 
 namespace pulse::detail {
 
@@ -15,7 +16,8 @@ public:
   // thread's, which a caller may have narrowed for itself.
   static cpu_mask of_process();
 
-  unsigned count() const noexcept;
+  // The CPUs in the mask (the kernel's numbers), ascending; empty if the mask is unknown.
+  std::vector<unsigned> cpus() const;
   // Lets the calling thread run on every CPU of the mask. Workers call this first, so a runtime
   // created from a pinned thread does not inherit that thread's pin.
   void apply_to_calling_thread() const noexcept;
