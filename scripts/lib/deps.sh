@@ -1,11 +1,14 @@
 # shellcheck shell=bash disable=SC2034 # (the package lists are used by the sourcing scripts)
-# Sourced by scripts/demo and scripts/test: the Debian packages each needs, and a function that
-# installs the missing ones. A fresh machine keeps nothing installed by hand, so every entry
-# point installs what it uses rather than assuming an earlier session did.
+# Sourced by scripts/demo, scripts/test and scripts/bench: the Debian packages each needs, and a
+# function that installs the missing ones. A fresh machine keeps nothing installed by hand, so
+# every entry point installs what it uses rather than assuming an earlier session did.
 
 # Everything the release preset configures and builds: toolchain, pulse's own dependencies, and
 # what its tests (Catch2, nlohmann-json to read traces back) and benchmarks (Google Benchmark, oneTBB) link against.
 PULSE_DEMO_PACKAGES="cmake ninja-build pkg-config g++ liburing-dev libhwloc-dev libfmt-dev catch2 nlohmann-json3-dev libbenchmark-dev libtbb-dev"
+# Plus matplotlib for the benchmark report's plots (scripts/bench-report --plots); only scripts/bench
+# needs it, the tables alone need nothing beyond Python's standard library.
+PULSE_BENCH_PACKAGES="$PULSE_DEMO_PACKAGES python3-matplotlib"
 # Plus what only the full test matrix needs: clang-19 with its sanitizer runtimes and lld for the
 # asan/tsan presets, and the extra libraries and tools the test suite uses.
 PULSE_TEST_PACKAGES="$PULSE_DEMO_PACKAGES clang-19 libclang-rt-19-dev lld-19 relacy-dev libseccomp-dev util-linux"
