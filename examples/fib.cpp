@@ -3,6 +3,8 @@
 //   - pulse::pcall of plain functions (no coroutine frame: the fastest form for kernels);
 //   - pulse::parallel_reduce over a range.
 // Every fork is a plain call until a heartbeat promotes the oldest latent one for an idle worker.
+// Run it with PULSE_TRACE=fib.json to get a trace of every worker for ui.perfetto.dev.
+#include <pulse/fmt.hpp>
 #include <pulse/pulse.hpp>
 
 #include <chrono>
@@ -52,10 +54,6 @@ int main(int argc, char** argv) {
   timed("co_await pulse::fork (tasks)", [&] { return pulse::sync_wait(rt, fib_task(n)); });
   timed("pulse::pcall (plain functions)", [&] { return pulse::sync_wait(rt, fib_pcall(n)); });
   timed("parallel_reduce: fib(0..n-1)", [&] { return pulse::sync_wait(rt, sum_of_fibs(n)); });
-  const pulse::stats counters = rt.stats();
-  std::printf("scheduler: %llu heartbeats, %llu promotions, %llu steals, %llu nudges, %.3f ms promoting\n",
-              static_cast<unsigned long long>(counters.heartbeats), static_cast<unsigned long long>(counters.promotions),
-              static_cast<unsigned long long>(counters.steals),
-              static_cast<unsigned long long>(counters.heartbeat_signals),
-              std::chrono::duration<double, std::milli>(counters.promotion_time).count());
+  // What the scheduler did: per worker and in total.
+  fmt::print("\nscheduler statistics\n{}", rt.stats());
 }

@@ -1,8 +1,9 @@
-// pulse::fork at every call: both recursive calls are potentially parallel. Registered twice:
-// with heartbeat promotion (the default) and with promotion_mode::eager (every fork published at
-// once, as classic work stealing does), the comparison point.
+// pulse::fork at every call: both recursive calls are potentially parallel. Registered three times:
+// with heartbeat promotion (the default), with promotion_mode::eager (every fork published at
+// once, as classic work stealing does), the comparison point, and with a trace running.
 #include "fib/fib.hpp"
 #include "thread_counts.hpp"
+#include "traced.hpp"
 
 #include <pulse/pulse.hpp>
 
@@ -20,8 +21,9 @@ pulse::task<long> fib(int n) {
   co_return a + b;
 }
 
-void fib_pulse_fork(benchmark::State& state, pulse::promotion_mode mode) {
+void fib_pulse_fork(benchmark::State& state, pulse::promotion_mode mode, bool traced) {
   pulse::runtime rt{{.workers = static_cast<unsigned>(state.range(0)), .promotion = mode}};
+  const pulse_bench::trace_while_alive trace(rt, traced);
   for (auto _ : state) {
     const long result = pulse::sync_wait(rt, fib(pulse_bench::fib_n));
     if (result != pulse_bench::fib_expected) {
@@ -33,13 +35,18 @@ void fib_pulse_fork(benchmark::State& state, pulse::promotion_mode mode) {
 
 }  // namespace
 
-BENCHMARK_CAPTURE(fib_pulse_fork, heartbeat, pulse::promotion_mode::heartbeat)
+BENCHMARK_CAPTURE(fib_pulse_fork, heartbeat, pulse::promotion_mode::heartbeat, false)
     ->Name("fib/pulse_fork")
     ->Apply(pulse_bench::thread_counts)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
-BENCHMARK_CAPTURE(fib_pulse_fork, eager, pulse::promotion_mode::eager)
+BENCHMARK_CAPTURE(fib_pulse_fork, eager, pulse::promotion_mode::eager, false)
     ->Name("fib/pulse_fork_eager")
+    ->Apply(pulse_bench::thread_counts)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(fib_pulse_fork, traced, pulse::promotion_mode::heartbeat, true)
+    ->Name("fib/pulse_fork_traced")
     ->Apply(pulse_bench::thread_counts)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();

@@ -1,8 +1,10 @@
 // pulse::pcall at every call: plain functions, no coroutine frame; the heartbeat decides which
 // calls become parallel. Also the heartbeat interval curve: the same on 2 workers at 20 us, 100 us
-// (the default) and 1 ms; shorter intervals offer more parallelism and pay more overhead.
+// (the default) and 1 ms; shorter intervals offer more parallelism and pay more overhead. And the
+// same with a trace running.
 #include "fib/fib.hpp"
 #include "thread_counts.hpp"
+#include "traced.hpp"
 
 #include <pulse/pulse.hpp>
 
@@ -35,8 +37,9 @@ void run_fib(benchmark::State& state, pulse::runtime& rt) {
       benchmark::Counter(static_cast<double>(rt.stats().promotions), benchmark::Counter::kAvgIterations);
 }
 
-void fib_pulse_pcall(benchmark::State& state) {
+void fib_pulse_pcall(benchmark::State& state, bool traced) {
   pulse::runtime rt{{.workers = static_cast<unsigned>(state.range(0))}};
+  const pulse_bench::trace_while_alive trace(rt, traced);
   run_fib(state, rt);
 }
 
@@ -48,8 +51,13 @@ void fib_pulse_pcall_interval(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(fib_pulse_pcall)
+BENCHMARK_CAPTURE(fib_pulse_pcall, untraced, false)
     ->Name("fib/pulse_pcall")
+    ->Apply(pulse_bench::thread_counts)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(fib_pulse_pcall, traced, true)
+    ->Name("fib/pulse_pcall_traced")
     ->Apply(pulse_bench::thread_counts)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();

@@ -302,6 +302,9 @@ void worker::run_item(work_item item) noexcept {
 }
 
 void worker::end_idle(std::int64_t idle_since) noexcept {
+  if constexpr (!instrumented) {
+    return;
+  }
   m_counters.idle_ns.add(static_cast<std::uint64_t>(monotonic_ns() - idle_since));
   // release: a reader that sees the stretch over (acquire) sees it counted.
   m_idle_since_ns.store(0, std::memory_order_release);
@@ -309,6 +312,10 @@ void worker::end_idle(std::int64_t idle_since) noexcept {
 
 void worker::run_from_loop(work_item item, trace_source source) noexcept {
   m_busy.store(true, std::memory_order_relaxed);
+  if constexpr (!instrumented) {
+    run_item(item);
+    return;
+  }
   const std::int64_t started = monotonic_ns();
   m_busy_since_ns.store(started, std::memory_order_relaxed);
   run_item(item);
@@ -471,7 +478,7 @@ worker_stats worker::stats() const noexcept {
   // Including the stretch still going on (a worker asleep since long ago, or still in the strand
   // that finished the task the caller waited for). The stretch's start first (acquire): if it is
   // over, its time is in the total read next.
-  const auto so_far = [](const std::atomic<std::int64_t>& since, const owner_counter& total) {
+  const auto so_far = [](const std::atomic<std::int64_t>& since, const statistics_counter& total) {
     const std::int64_t started = since.load(std::memory_order_acquire);
     const std::int64_t ongoing = started != 0 ? monotonic_ns() - started : 0;
     return std::chrono::nanoseconds{total.read()} + std::chrono::nanoseconds{ongoing};

@@ -38,16 +38,16 @@ class runtime_impl;
 // Counters a worker keeps for itself; others read them for statistics (include/pulse/stats.hpp
 // says what each means).
 struct worker_counters {
-  owner_counter tasks_run;
-  owner_counter heartbeats;
-  owner_counter promotions;
-  owner_counter steal_attempts;
-  owner_counter steals;
-  owner_counter parks;
-  owner_counter wakeups;
-  owner_counter idle_ns;
-  owner_counter busy_ns;
-  owner_counter promotion_ns;
+  statistics_counter tasks_run;
+  statistics_counter heartbeats;
+  statistics_counter promotions;
+  statistics_counter steal_attempts;
+  statistics_counter steals;
+  statistics_counter parks;
+  statistics_counter wakeups;
+  statistics_counter idle_ns;
+  statistics_counter busy_ns;
+  statistics_counter promotion_ns;
   std::atomic<std::uint64_t> signals_received{0};  // bumped by the thieves that send them
 };
 

@@ -56,10 +56,10 @@ inline chunk_header* chunk_of(const void* block) noexcept {
 // Counted by the pool's owner on slow paths (`allocated` is in frame_free_lists, on the fast
 // path); readable from any thread, for the statistics.
 struct frame_pool_counters {
-  owner_counter carved;        // blocks allocated from fresh memory; the rest were reused
-  owner_counter remote_freed;  // blocks other threads freed into this pool
-  owner_counter off_node;      // blocks this pool's owner freed whose memory is on another node
-  owner_counter chunks;        // chunks taken from the upstream
+  owner_counter carved;             // blocks allocated from fresh memory (the release counts on it)
+  owner_counter chunks;             // chunks taken from the upstream
+  statistics_counter remote_freed;  // blocks other threads freed into this pool
+  statistics_counter off_node;      // blocks this pool's owner freed whose memory is on another node
 };
 
 class frame_pool : private frame_free_lists {

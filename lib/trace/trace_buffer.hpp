@@ -17,6 +17,8 @@
 // record().
 #pragma once
 
+#include <pulse/detail/owner_counter.hpp>
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -44,8 +46,9 @@ struct trace_event {
 
 class trace_buffer {
 public:
-  // Worker side. on() is a relaxed load: the one cost with tracing off.
-  bool on() const noexcept { return m_active.load(std::memory_order_relaxed); }
+  // Worker side. on() is a relaxed load: the one cost with tracing off (none in a build without
+  // instrumentation, where a trace records nothing).
+  bool on() const noexcept { return instrumented && m_active.load(std::memory_order_relaxed); }
   void record(const trace_event& event) noexcept {
     m_writing.store(true, std::memory_order_seq_cst);
     if (m_active.load(std::memory_order_seq_cst)) {

@@ -37,8 +37,9 @@ struct frame_free_block {
 
 // The part of a frame pool its owner's fast paths touch; every pool starts with it.
 struct frame_free_lists {
+  // First, on the cache line of the smallest classes' heads, which the common small frames use.
+  statistics_counter allocated;  // blocks handed out, the one counter on the fast path
   frame_free_block* heads[frame_class_count] = {};
-  owner_counter allocated;  // blocks handed out, the one counter on the fast path
 };
 
 // The start of every 64 KiB chunk (the rest of the header is lib/mem's): whose free lists a block
