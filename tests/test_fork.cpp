@@ -8,6 +8,8 @@
 // exceptions at random nodes, checked against a serial evaluation, at 1, 2, 4 and 8 workers.
 #include <pulse/pulse.hpp>
 
+#include "fib.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -22,6 +24,8 @@
 #include <vector>
 
 namespace {
+
+using pulse_test::fib_fork;
 
 using namespace std::chrono_literals;
 
@@ -77,14 +81,6 @@ TEST_CASE("fork and fork_all return every result, in order", "[fork]") {
   CHECK(failures == 0);
 }
 
-pulse::task<long> fib(int n) {
-  if (n < 2) {
-    co_return n;
-  }
-  auto [a, b] = co_await pulse::fork(fib(n - 1), fib(n - 2));
-  co_return a + b;
-}
-
 bool safe(const std::vector<int>& queens, int column) {
   const int row = static_cast<int>(queens.size());
   for (int r = 0; r < row; ++r) {
@@ -119,7 +115,7 @@ TEST_CASE("fib and nqueens are exact at 1, 2, 4 and 8 workers", "[fork]") {
   for (const unsigned workers : {1U, 2U, 4U, 8U}) {
     INFO(workers << " workers");
     pulse::runtime rt{{.workers = workers}};
-    CHECK(pulse::sync_wait(rt, fib(22)) == 17711);
+    CHECK(pulse::sync_wait(rt, fib_fork(22)) == 17711);
     CHECK(pulse::sync_wait(rt, nqueens(8, {})) == 92);
   }
 }

@@ -6,6 +6,7 @@
 // pool and may be freed anywhere; a custom memory_resource given in runtime_options supplies every
 // chunk and gets every one back; frames above the largest class; the process's RSS falls back after
 // a runtime with large pools is destroyed.
+#include "fib.hpp"
 #include "mem/frame_pool.hpp"
 
 #include <pulse/pulse.hpp>
@@ -25,6 +26,8 @@
 #include <vector>
 
 namespace {
+
+using pulse_test::fib_fork;
 
 using pulse::detail::chunk_of;
 using pulse::detail::frame_class_of;
@@ -141,14 +144,6 @@ TEST_CASE("frames created off the workers use the fallback pool and may be freed
   other.join();
 }
 
-pulse::task<long> fib(int n) {
-  if (n < 2) {
-    co_return n;
-  }
-  auto [a, b] = co_await pulse::fork(fib(n - 1), fib(n - 2));
-  co_return a + b;
-}
-
 pulse::task<std::size_t> big_frame() {
   std::array<char, 8192> buffer{};  // kept across a suspension: lives in the frame
   buffer[100] = 1;
@@ -160,7 +155,7 @@ TEST_CASE("a custom memory_resource supplies every chunk and gets every one back
   counting_resource upstream;
   {
     pulse::runtime rt{{.workers = 2, .frame_memory = &upstream}};
-    CHECK(pulse::sync_wait(rt, fib(20)) == 6765);
+    CHECK(pulse::sync_wait(rt, fib_fork(20)) == 6765);
     CHECK(pulse::sync_wait(rt, big_frame()) == 8193);  // larger than any class: straight from upstream
     CHECK(upstream.allocations > 0);
   }

@@ -10,6 +10,8 @@
 // that moved to another worker at a join (its continuation stack there starts above its entries).
 #include <pulse/pulse.hpp>
 
+#include "fib.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -23,6 +25,9 @@
 #include <vector>
 
 namespace {
+
+using pulse_test::fib_fork;
+using pulse_test::fib_pcall_task;
 
 using namespace std::chrono_literals;
 
@@ -142,24 +147,6 @@ TEST_CASE("pcall runs every call and rethrows the lowest-numbered failure", "[pc
     CHECK(ran == 3);
   }
 }
-
-long fib_pcall(int n) {
-  if (n < 2) {
-    return n;
-  }
-  auto [a, b] = pulse::pcall([=] { return fib_pcall(n - 1); }, [=] { return fib_pcall(n - 2); });
-  return a + b;
-}
-
-pulse::task<long> fib_fork(int n) {
-  if (n < 2) {
-    co_return n;
-  }
-  auto [a, b] = co_await pulse::fork(fib_fork(n - 1), fib_fork(n - 2));
-  co_return a + b;
-}
-
-pulse::task<long> fib_pcall_task(int n) { co_return fib_pcall(n); }
 
 pulse::task<long> sum_of_squares(std::size_t n) {
   co_return co_await pulse::parallel_reduce(

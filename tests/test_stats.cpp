@@ -11,6 +11,8 @@
 #include <pulse/fmt.hpp>
 #include <pulse/pulse.hpp>
 
+#include "fib.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -21,25 +23,10 @@
 
 namespace {
 
+using pulse_test::fib_fork;
+using pulse_test::fib_pcall_task;
+
 using namespace std::chrono_literals;
-
-pulse::task<long> fib_fork(int n) {
-  if (n < 2) {
-    co_return n;
-  }
-  auto [a, b] = co_await pulse::fork(fib_fork(n - 1), fib_fork(n - 2));
-  co_return a + b;
-}
-
-long fib_pcall(int n) {
-  if (n < 2) {
-    return n;
-  }
-  auto [a, b] = pulse::pcall([n] { return fib_pcall(n - 1); }, [n] { return fib_pcall(n - 2); });
-  return a + b;
-}
-
-pulse::task<long> fib_pcall_task(int n) { co_return fib_pcall(n); }
 
 // Calls of fib(n), and the inner ones among them (each forks once).
 std::uint64_t fib_calls(int n) { return n < 2 ? 1 : 1 + fib_calls(n - 1) + fib_calls(n - 2); }

@@ -8,6 +8,8 @@
 // with PULSE_TRACE set) the file written as the runtime ends holds both workers' tasks.
 #include <pulse/pulse.hpp>
 
+#include "fib.hpp"
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -24,15 +26,9 @@
 
 namespace {
 
-using namespace std::chrono_literals;
+using pulse_test::fib_fork;
 
-pulse::task<long> fib(int n) {
-  if (n < 2) {
-    co_return n;
-  }
-  auto [a, b] = co_await pulse::fork(fib(n - 1), fib(n - 2));
-  co_return a + b;
-}
+using namespace std::chrono_literals;
 
 // A task that waits (bounded) until its sibling runs too: only possible if a thief took the
 // sibling, so a two-worker trace of it has work on both workers whatever the timing.
@@ -90,7 +86,7 @@ TEST_CASE("a trace of a small run is Chrome trace JSON with events from every wo
     for (int round = 0; round < 3; ++round) {
       REQUIRE(pulse::sync_wait(rt, pair()) == 4);
     }
-    REQUIRE(pulse::sync_wait(rt, fib(18)) == 2584);
+    REQUIRE(pulse::sync_wait(rt, fib_fork(18)) == 2584);
     rt.stop_trace();
   }
   const nlohmann::json trace = read_json(path);
@@ -121,7 +117,7 @@ TEST_CASE("trace buffers stay bounded on a long run", "[trace]") {
     pulse::runtime rt{{.workers = 2, .promotion = pulse::promotion_mode::eager, .trace_events_per_worker = limit}};
     rt.start_trace(path);
     for (int round = 0; round < 20; ++round) {
-      REQUIRE(pulse::sync_wait(rt, fib(16)) == 987);  // thousands of steals and task spans
+      REQUIRE(pulse::sync_wait(rt, fib_fork(16)) == 987);  // thousands of steals and task spans
     }
     rt.stop_trace();
   }
@@ -148,7 +144,7 @@ TEST_CASE("misusing the trace API is a clear error, and a bad path leaves the ru
     CHECK(std::string(e.what()).find("/nonexistent-directory/pulse-trace.json") != std::string::npos);
   }
   CHECK_THROWS_AS(rt.stop_trace(), std::logic_error);  // the failed start left no trace running
-  CHECK(pulse::sync_wait(rt, fib(12)) == 144);
+  CHECK(pulse::sync_wait(rt, fib_fork(12)) == 144);
 
   const std::string path = temporary_path("twice");
   rt.start_trace(path);
@@ -161,7 +157,7 @@ TEST_CASE("PULSE_TRACE with a path that cannot be written only warns", "[trace]"
   ::setenv("PULSE_TRACE", "/nonexistent-directory/pulse-trace.json", 1);
   {
     pulse::runtime rt{{.workers = 1}};
-    CHECK(pulse::sync_wait(rt, fib(10)) == 55);
+    CHECK(pulse::sync_wait(rt, fib_fork(10)) == 55);
   }
   ::unsetenv("PULSE_TRACE");
 }
