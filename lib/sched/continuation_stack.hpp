@@ -24,7 +24,9 @@ namespace pulse::detail {
 
 class continuation_stack {
 public:
-  continuation_stack() { grow(); }
+  // Empty, with no storage: the first push (full at capacity 0) allocates it, on the worker's own
+  // thread, so its pages are first touched on the worker's node.
+  continuation_stack() = default;
 
   latent_stack& fast() noexcept { return m_stack; }
 
