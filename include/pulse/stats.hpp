@@ -21,7 +21,7 @@ struct worker_stats {
   // Scheduling.
   std::uint64_t tasks_run = 0;  // items a worker loop ran: roots, stolen continuations, promoted calls and halves
   std::uint64_t forks = 0;      // branches made potentially parallel: k - 1 per fork or pcall of k, 1 per loop split
-  std::uint64_t heartbeats = 0;         // heartbeats that fell due on a busy worker
+  std::uint64_t heartbeats = 0;         // heartbeats that fell due on a busy worker, or an idle thief asked for
   std::uint64_t promotions = 0;         // latent entries made stealable
   std::uint64_t heartbeat_signals = 0;  // SIGURG nudges this worker received for a long frame
   std::uint64_t steal_attempts = 0;     // deques looked into

@@ -141,7 +141,10 @@ void worker::poll() noexcept {
   m_last_poll_ns = now;
   m_polled_at_ns.store(now, std::memory_order_relaxed);
   schedule_next_poll();
-  if (now >= m_next_heartbeat_ns || m_missed_signal) {
+  // A thief that found nothing asked for work: promote now rather than at the next heartbeat, so
+  // that it idles for a poll period (an eighth of an interval) instead of half an interval.
+  const bool wanted = m_promotion_wanted.load(std::memory_order_relaxed) && m_continuations.has_latent();
+  if (now >= m_next_heartbeat_ns || m_missed_signal || wanted) {
     m_missed_signal = false;
     heartbeat(now);
   }
@@ -188,6 +191,9 @@ void worker::heartbeat(std::int64_t now_ns) noexcept {
   m_last_heartbeat_ns = now_ns;
   m_next_heartbeat_ns = now_ns + m_interval_ns;
   m_current_interval_ns.store(m_interval_ns, std::memory_order_relaxed);
+  if (promote != 0) {
+    m_promotion_wanted.store(false, std::memory_order_relaxed);
+  }
 }
 
 loop_poll worker::poll_for_loop() noexcept {
@@ -372,6 +378,14 @@ bool worker::search(work_item& next, trace_source& source) noexcept {
     if (steal(next)) {
       source = trace_source::stolen;
       return true;
+    }
+    if (round == 0 && m_latent_work_can_stall) {
+      // Nothing anywhere: ask the busy workers to promote at their next poll.
+      for (unsigned v = 0; v < m_owner.worker_count(); ++v) {
+        if (v != m_index) {
+          m_owner.worker_at(v).want_promotion();
+        }
+      }
     }
     if (round == search_rounds / 2) {
       // Halfway and still nothing: maybe a worker is deep in a long frame with latent work.

@@ -4,8 +4,8 @@
 // and then parks (lib/sched/idle_workers.hpp).
 //
 // Heartbeat. Every publish counts down; when the count runs out the worker reads the clock
-// (poll), and when its heartbeat is due it promotes its oldest latent entry (or what the policy
-// says). The countdown adapts so that a poll comes about every eighth of an interval, whatever the
+// (poll), and when its heartbeat is due, or an idle thief has asked for work since, it promotes its
+// oldest latent entry (or what the policy says). The countdown adapts so that a poll comes about every eighth of an interval, whatever the
 // grain of the forks. A frame that computes for long without forking never polls, so its latent
 // work could never get out (the problem of Chili #33): a thief that finds nothing to steal sends
 // such a worker SIGURG, and the handler promotes on the worker's own thread, unless the worker was
@@ -91,6 +91,13 @@ public:
   // For thieves and idle checks.
   take_result<work_item> steal_from() noexcept { return m_deque.steal(); }
   bool looks_idle() const noexcept { return m_deque.looks_empty(); }
+  // A thief found nothing: asks this worker, if busy, to promote at its next poll.
+  void want_promotion() noexcept {
+    // A look first: the flag's line is written only when it changes.
+    if (m_busy.load(std::memory_order_relaxed) && !m_promotion_wanted.load(std::memory_order_relaxed)) {
+      m_promotion_wanted.store(true, std::memory_order_relaxed);
+    }
+  }
   // A thief found nothing: if this worker has not polled for a whole interval, nudge it.
   void nudge_if_stalled(std::int64_t now_ns) noexcept;
   // SIGURG arrived on this worker's thread.
@@ -158,6 +165,8 @@ private:
   std::atomic<std::int64_t> m_current_interval_ns{0};
   std::atomic<bool> m_busy{false};
   std::atomic<std::int64_t> m_nudged_at_ns{0};
+  // Set by idle thieves, cleared when this worker promotes; relaxed: a hint, read at each poll.
+  std::atomic<bool> m_promotion_wanted{false};
   // When the current stretch of idleness or of running work began; 0 outside one.
   std::atomic<std::int64_t> m_idle_since_ns{0};
   std::atomic<std::int64_t> m_busy_since_ns{0};
