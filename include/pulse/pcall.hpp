@@ -111,10 +111,8 @@ template <typename F, typename... G>
 std::tuple<detail::pcall_element_t<F>, detail::pcall_element_t<G>...> pcall(F&& f, G&&... g) {
   constexpr std::size_t count = sizeof...(G);
   detail::latent_stack* const stack = detail::this_thread_latent_stack();
-  if constexpr (count > 1) {
-    if (stack != nullptr) {
-      detail::latent_reserve(*stack, count);  // may throw: before anything is constructed or recorded
-    }
+  if (stack != nullptr) {
+    detail::latent_reserve(*stack, count);  // may throw: before anything is constructed or recorded
   }
   detail::call_outcome<detail::call_result_t<F>> first;
   std::tuple<detail::call_job<std::remove_reference_t<G>>...> later{g...};

@@ -90,6 +90,10 @@ public:
   // A fork child whose body never ran because a sibling had already failed.
   void mark_skipped() noexcept { m_skipped = true; }
   bool skipped() const noexcept { return m_skipped; }
+  // A fork child that could not publish its next sibling (no memory to grow the latent stack):
+  // the child fails with that exception, and the sibling runs after it, serially.
+  void mark_sibling_unpublished() noexcept { m_sibling_unpublished = true; }
+  bool sibling_unpublished() const noexcept { return m_sibling_unpublished; }
   // The exception that ended the task, other than a skip.
   const std::exception_ptr* failure() const noexcept { return m_exception && !m_skipped ? &m_exception : nullptr; }
 
@@ -106,6 +110,7 @@ private:
   fork_join* m_join = nullptr;
   std::uint32_t m_fork_index = 0;
   bool m_skipped = false;
+  bool m_sibling_unpublished = false;
 };
 
 template <typename T>

@@ -63,12 +63,10 @@ void latent_reserve_slow([[maybe_unused]] latent_stack& stack, std::uint32_t cou
   self->reserve_slow(count);
 }
 
-#if !PULSE_INLINE_THREAD_LOCALS
-latent_stack* this_thread_latent_stack() noexcept {
+latent_stack* this_thread_latent_stack_out_of_line() noexcept {
   worker* const self = this_thread_worker();
   return self != nullptr ? &self->latent() : nullptr;
 }
-#endif
 
 void wait_for_job(stack_job& job) noexcept { this_thread_worker()->wait_for(job); }
 

@@ -117,8 +117,15 @@ void runtime_impl::start_trace(std::string path) {
   }
   chrome_trace_file file(std::move(path));
   m_trace_origin_ns = monotonic_ns();
-  for (auto& each : m_workers) {
-    each->trace().start(m_options.trace_events_per_worker);
+  try {
+    for (auto& each : m_workers) {
+      each->trace().start(m_options.trace_events_per_worker);
+    }
+  } catch (...) {
+    for (auto& each : m_workers) {
+      each->trace().stop();  // the buffers that did start (no memory for the rest)
+    }
+    throw;
   }
   m_trace_file.emplace(std::move(file));
 }

@@ -143,7 +143,13 @@ void worker::poll() noexcept {
   schedule_next_poll();
   // A thief that found nothing asked for work: promote now rather than at the next heartbeat, so
   // that it idles for a poll period (an eighth of an interval) instead of half an interval.
-  const bool wanted = m_promotion_wanted.load(std::memory_order_relaxed) && m_continuations.has_latent();
+  bool wanted = false;
+  if (m_promotion_wanted.load(std::memory_order_relaxed)) {
+    wanted = m_continuations.has_latent();
+    if (!wanted) {
+      m_promotion_wanted.store(false, std::memory_order_relaxed);  // nothing to give; asked again if still idle
+    }
+  }
   if (now >= m_next_heartbeat_ns || m_missed_signal || wanted) {
     m_missed_signal = false;
     heartbeat(now);
@@ -191,9 +197,8 @@ void worker::heartbeat(std::int64_t now_ns) noexcept {
   m_last_heartbeat_ns = now_ns;
   m_next_heartbeat_ns = now_ns + m_interval_ns;
   m_current_interval_ns.store(m_interval_ns, std::memory_order_relaxed);
-  if (promote != 0) {
-    m_promotion_wanted.store(false, std::memory_order_relaxed);
-  }
+  // Answered, even if the policy chose to promote nothing: else every poll would come back here.
+  m_promotion_wanted.store(false, std::memory_order_relaxed);
 }
 
 loop_poll worker::poll_for_loop() noexcept {
@@ -291,9 +296,11 @@ void worker::on_heartbeat_signal() noexcept {
 void worker::run_item(work_item item) noexcept {
   // Someone must be awake to nudge us, should we stall under latent work this item records. Here
   // rather than at each push: the pushes stay free of the check, and a watcher, once woken,
-  // keeps looking (it parks with a timeout) for as long as tasks are live.
+  // keeps looking (it parks with a timeout) for as long as tasks are live. notify()'s fence pairs
+  // with a parking worker's: either it sees that worker counted as a sleeper and wakes it, or
+  // that worker's last look sees tasks live and it parks with a timeout instead of for good.
   if (m_latent_work_can_stall) {
-    m_owner.idle().ensure_watcher();
+    m_owner.idle().notify();
   }
   m_counters.tasks_run.add();
   // Nested when a waiting pcall or loop runs stolen work: each item is a strand of its own.
@@ -406,9 +413,7 @@ bool worker::search(work_item& next, trace_source& source) noexcept {
 
 void worker::run() noexcept {
   t_this_thread_worker = this;
-#if PULSE_INLINE_THREAD_LOCALS
   t_latent_stack = &m_continuations.fast();
-#endif
   m_native.store(pthread_self(), std::memory_order_release);
   m_owner.place_calling_thread(m_index);  // before the pool: its pages go to this CPU's node
   frame_pool* const pool = new frame_pool(m_owner.options().frame_memory, current_numa_node());
@@ -454,7 +459,14 @@ void worker::run() noexcept {
     const std::int64_t timeout_ns = m_owner.has_live_roots() ? park_heartbeats * m_interval_ns : 0;
     const std::int64_t parked_at = monotonic_ns();
     m_counters.parks.add();
-    const auto reason = idle.park(m_index, [this] { return m_owner.work_visible() || m_owner.finished(); }, timeout_ns);
+    // The last look also catches tasks that became live after the timeout was chosen: sleeping
+    // for good then could leave a worker stalled under latent work with no watcher (see run_item).
+    const auto reason = idle.park(
+        m_index,
+        [this, timeout_ns] {
+          return m_owner.work_visible() || m_owner.finished() || (timeout_ns == 0 && m_owner.has_live_roots());
+        },
+        timeout_ns);
     counted_as_searching = reason == idle_workers::wake_reason::notified;
     const std::int64_t woke_at = monotonic_ns();
     if (counted_as_searching) {
@@ -466,9 +478,7 @@ void worker::run() noexcept {
     }
   }
   set_current_frame_pool(nullptr);
-#if PULSE_INLINE_THREAD_LOCALS
   t_latent_stack = nullptr;
-#endif
   t_this_thread_worker = nullptr;
 }
 
@@ -485,17 +495,24 @@ worker_stats worker::stats() const noexcept {
   mine.heartbeat_signals = m_counters.signals_received.load(std::memory_order_relaxed);
   mine.steals = m_counters.steals.read();
   mine.steal_attempts = m_counters.steal_attempts.read();
-  // Steals first: every steal follows its attempt's count, so failures never go negative.
-  mine.steal_failures = mine.steal_attempts - mine.steals;
+  // Steals were read first, and every steal follows its attempt's count; clamped all the same, as
+  // relaxed counters promise no order between them.
+  mine.steal_failures = mine.steal_attempts > mine.steals ? mine.steal_attempts - mine.steals : 0;
   mine.parks = m_counters.parks.read();
   mine.wakeups = m_counters.wakeups.read();
   // Including the stretch still going on (a worker asleep since long ago, or still in the strand
   // that finished the task the caller waited for). The stretch's start first (acquire): if it is
   // over, its time is in the total read next.
+  // Read again after the total: a stretch that ended in between would be counted twice.
   const auto so_far = [](const std::atomic<std::int64_t>& since, const statistics_counter& total) {
-    const std::int64_t started = since.load(std::memory_order_acquire);
-    const std::int64_t ongoing = started != 0 ? monotonic_ns() - started : 0;
-    return std::chrono::nanoseconds{total.read()} + std::chrono::nanoseconds{ongoing};
+    while (true) {
+      const std::int64_t started = since.load(std::memory_order_acquire);
+      const std::uint64_t counted = total.read();
+      if (since.load(std::memory_order_acquire) == started) {
+        const std::int64_t ongoing = started != 0 ? monotonic_ns() - started : 0;
+        return std::chrono::nanoseconds{counted} + std::chrono::nanoseconds{ongoing};
+      }
+    }
   };
   mine.idle_time = so_far(m_idle_since_ns, m_counters.idle_ns);
   mine.busy_time = so_far(m_busy_since_ns, m_counters.busy_ns);

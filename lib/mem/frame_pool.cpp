@@ -35,9 +35,7 @@ struct alignas(cache_line) large_frame_header {
 frame_pool* current_frame_pool() noexcept { return t_current_pool; }
 void set_current_frame_pool(frame_pool* pool) noexcept {
   t_current_pool = pool;
-#if PULSE_INLINE_FRAME_POOL
   t_frame_free_lists = pool != nullptr ? pool->free_lists() : nullptr;
-#endif
 }
 
 frame_pool::frame_pool(std::pmr::memory_resource* upstream, int node)

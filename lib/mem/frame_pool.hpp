@@ -99,10 +99,12 @@ public:
   void count_off_node() noexcept { m_counters.off_node.add(); }
   const frame_pool_counters& counters() const noexcept { return m_counters; }
   std::uint64_t allocated_blocks() const noexcept { return allocated.read(); }
-  // Carved first: every carve follows its allocation's count, so the difference never goes negative.
+  // Carved first, as every carve follows its allocation's count; clamped all the same, as relaxed
+  // counters promise no order between them.
   std::uint64_t reused_blocks() const noexcept {
     const std::uint64_t carved = m_counters.carved.read();
-    return allocated.read() - carved;
+    const std::uint64_t handed_out = allocated.read();
+    return handed_out > carved ? handed_out - carved : 0;
   }
   frame_free_lists* free_lists() noexcept { return this; }
 

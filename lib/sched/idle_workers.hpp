@@ -88,16 +88,6 @@ public:
     }
   }
 
-  // Makes sure some worker is awake to look for work (and to nudge a worker whose latent work is
-  // stuck under a long frame): wakes one sleeper if none is searching. No fence: what it guards
-  // against are workers that parked while the runtime was idle, long before, whose count is
-  // visible; a worker parking now parks with a timeout, since tasks are live.
-  void ensure_watcher() noexcept {
-    if (m_searching.load(std::memory_order_relaxed) == 0 && m_sleepers.load(std::memory_order_relaxed) != 0) {
-      wake_one();
-    }
-  }
-
   // Wakes every sleeper with wake_reason::shutdown.
   void wake_all() noexcept;
 

@@ -5,6 +5,7 @@
 namespace pulse::detail {
 
 void trace_buffer::start(std::size_t capacity) {
+  stop();  // no worker may be writing while the ring is replaced
   m_events.assign(capacity, trace_event{});
   m_written = 0;
   m_active.store(true, std::memory_order_seq_cst);

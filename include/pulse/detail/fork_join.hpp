@@ -82,7 +82,12 @@ inline void fork_child_starting(task_promise_base& child) {
   const std::uint32_t next = child.fork_index() + 1;
   if (next < join.count && self != nullptr) {
     // Even when skipping: the finish path takes it back.
-    latent_push(*self, reinterpret_cast<latent_entry>(join.children[next].address()));
+    try {
+      latent_push(*self, reinterpret_cast<latent_entry>(join.children[next].address()));
+    } catch (...) {
+      child.mark_sibling_unpublished();  // the stack could not grow: nothing to take back
+      throw;
+    }
   }
   if (skip) [[unlikely]] {
     skip_fork_child(child);
@@ -98,8 +103,8 @@ inline std::coroutine_handle<> fork_child_finished(task_promise_base& child) noe
   const std::uint32_t next = child.fork_index() + 1;
   if (next < join.count) {
     latent_stack* const self = this_thread_latent_stack();
-    if (self == nullptr) {
-      return join.children[next];  // off the workers nothing was published: run serially
+    if (self == nullptr || child.sibling_unpublished()) [[unlikely]] {
+      return join.children[next];  // nothing was published: run serially
     }
     if (const latent_entry sibling = latent_pop(*self)) {
       // Nobody took it: carry on as a plain call would. (It is this sibling: strict nesting.)

@@ -56,10 +56,9 @@ inline frame_chunk_owner* frame_chunk_of(const void* block) noexcept {
 void* frame_allocate_any(std::size_t bytes);
 void frame_deallocate_any(void* frame, std::size_t bytes) noexcept;
 
-#if PULSE_INLINE_FRAME_POOL
-// The calling worker's free lists; null on threads that are not workers. Set with its pool.
+// The calling worker's free lists; null on threads that are not workers. Set with its pool, by
+// the library whichever compiler built it, so that code built by GCC links with either.
 inline thread_local frame_free_lists* t_frame_free_lists = nullptr;
-#endif
 
 inline void* frame_allocate(std::size_t bytes) {
 #if PULSE_INLINE_FRAME_POOL

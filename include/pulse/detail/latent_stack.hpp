@@ -68,19 +68,27 @@ void latent_push_slow(latent_stack& stack, latent_entry entry);
 latent_entry latent_pop_promoted(latent_stack& stack) noexcept;
 void latent_reserve_slow(latent_stack& stack, std::uint32_t count);
 
-#if PULSE_INLINE_THREAD_LOCALS
-// The calling worker's stack; null on threads that are not workers.
+// The calling worker's stack; null on threads that are not workers. The library keeps both forms
+// (the thread_local it sets, and the out-of-line read), so code built by either compiler links
+// with a library built by the other.
 inline thread_local latent_stack* t_latent_stack = nullptr;
-inline latent_stack* this_thread_latent_stack() noexcept { return t_latent_stack; }
+latent_stack* this_thread_latent_stack_out_of_line() noexcept;
+inline latent_stack* this_thread_latent_stack() noexcept {
+#if PULSE_INLINE_THREAD_LOCALS
+  return t_latent_stack;
 #else
-latent_stack* this_thread_latent_stack() noexcept;
+  return this_thread_latent_stack_out_of_line();
 #endif
+}
 
+// With room_reserved, the caller made room with latent_reserve, and the capacity goes unchecked.
+template <bool room_reserved = false>
 inline void latent_push(latent_stack& stack, latent_entry entry) {
   const std::uint32_t size = stack.size.load(std::memory_order_relaxed);
+  // Counted even if the slow path then fails to grow: a fork attempted.
   const std::uint64_t pushes = stack.pushes.load(std::memory_order_relaxed) + 1;
   stack.pushes.store(pushes, std::memory_order_relaxed);
-  if (size != stack.capacity && pushes < stack.poll_at_push) [[likely]] {
+  if ((room_reserved || size != stack.capacity) && pushes < stack.poll_at_push) [[likely]] {
     stack.entries[size] = entry;
     std::atomic_signal_fence(std::memory_order_seq_cst);  // the entry before the size covering it
     stack.size.store(size + 1, std::memory_order_relaxed);

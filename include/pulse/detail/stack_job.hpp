@@ -43,8 +43,11 @@ inline latent_entry latent_entry_of(stack_job& job) noexcept {
   return reinterpret_cast<latent_entry>(&job) | 1U;
 }
 
-// Records `job` as the newest latent work of the calling worker, whose stack this is.
-inline void publish_job(latent_stack& stack, stack_job& job) { latent_push(stack, latent_entry_of(job)); }
+// Records `job` as the newest latent work of the calling worker, whose stack this is, in room the
+// caller made with latent_reserve.
+inline void publish_job(latent_stack& stack, stack_job& job) noexcept {
+  latent_push<true>(stack, latent_entry_of(job));
+}
 // Takes `job` back, if no thief took it (then the caller runs it inline); false if a thief has it.
 // Strict nesting: what comes back, if anything, is this job.
 inline bool reclaim_job(latent_stack& stack, stack_job& job) noexcept {
