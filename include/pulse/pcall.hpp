@@ -110,18 +110,30 @@ template <typename F, typename... G>
   requires std::is_invocable_v<F&> && (std::is_invocable_v<G&> && ...)
 std::tuple<detail::pcall_element_t<F>, detail::pcall_element_t<G>...> pcall(F&& f, G&&... g) {
   constexpr std::size_t count = sizeof...(G);
-  detail::latent_stack* const stack = detail::this_thread_latent_stack();
-  if (stack != nullptr) {
-    detail::latent_reserve(*stack, count);  // may throw: before anything is constructed or recorded
+  detail::latent_stack* stack = detail::this_thread_latent_stack();
+  if constexpr (count > 1) {
+    if (stack != nullptr) {
+      detail::latent_reserve(*stack, count);  // may throw: before anything is constructed or recorded
+    }
   }
   detail::call_outcome<detail::call_result_t<F>> first;
   std::tuple<detail::call_job<std::remove_reference_t<G>>...> later{g...};
 
   // Published last first, so that the first later call is the newest: it comes back first.
-  if (stack != nullptr) {
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-      (detail::publish_job(*stack, std::get<count - 1 - I>(later)), ...);
-    }(std::make_index_sequence<count>{});
+  if constexpr (count > 1) {
+    if (stack != nullptr) {
+      [&]<std::size_t... I>(std::index_sequence<I...>) {
+        (detail::publish_job(*stack, std::get<count - 1 - I>(later)), ...);
+      }(std::make_index_sequence<count>{});
+    }
+  } else if (stack != nullptr) {
+    // One call: no reserve on this, the hottest path; if the stack cannot grow for it, the calls
+    // simply run here, in order (the outcomes are constructed already, so nothing may throw).
+    try {
+      detail::publish_job_unreserved(*stack, std::get<0>(later));
+    } catch (...) {
+      stack = nullptr;
+    }
   }
 
   first.capture(f);

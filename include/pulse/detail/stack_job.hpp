@@ -48,6 +48,9 @@ inline latent_entry latent_entry_of(stack_job& job) noexcept {
 inline void publish_job(latent_stack& stack, stack_job& job) noexcept {
   latent_push<true>(stack, latent_entry_of(job));
 }
+// The same without a reservation: throws std::bad_alloc, having recorded nothing, if the stack
+// cannot grow.
+inline void publish_job_unreserved(latent_stack& stack, stack_job& job) { latent_push(stack, latent_entry_of(job)); }
 // Takes `job` back, if no thief took it (then the caller runs it inline); false if a thief has it.
 // Strict nesting: what comes back, if anything, is this job.
 inline bool reclaim_job(latent_stack& stack, stack_job& job) noexcept {
