@@ -120,13 +120,21 @@ void worker::publish_promoted(work_item item) {
   m_owner.idle().notify();
 }
 
-void worker::promote_oldest() noexcept {
+bool worker::promote_oldest() noexcept {
   const work_item oldest = m_continuations.promote_oldest();
   if (oldest.is_job()) {
     oldest.as_job().arm();
   }
-  m_deque.push(oldest);
+  try {
+    m_deque.push(oldest);  // grows the ring if full; the signal handler only calls this when not
+  } catch (...) {
+    // No memory for a larger ring (the deque is unchanged): the entry stays latent, and is taken
+    // back inline as if no heartbeat had come.
+    m_continuations.unpromote_newest();
+    return false;
+  }
   m_counters.promotions.add();
+  return true;
 }
 
 void worker::poll() noexcept {
@@ -172,7 +180,10 @@ void worker::heartbeat(std::int64_t now_ns) noexcept {
       // The signal handler may have promoted since `latent` was read.
       promote = std::min<std::size_t>(promote, m_continuations.latent_count());
       for (std::size_t i = 0; i < promote; ++i) {
-        promote_oldest();
+        if (!promote_oldest()) {
+          promote = i;
+          break;
+        }
       }
     }
     m_last_promotion_cost_ns = monotonic_ns() - now_ns;  // the promotion itself, not the wake-up

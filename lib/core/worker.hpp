@@ -119,7 +119,8 @@ private:
   // Sets the push at which the fast path next comes to push_slow (latent_stack::poll_at_push).
   void schedule_next_poll() noexcept;
   void heartbeat(std::int64_t now_ns) noexcept;
-  void promote_oldest() noexcept;
+  // False if the deque could not grow (then nothing changed).
+  bool promote_oldest() noexcept;
 
   // Brackets owner operations on the continuation stack and the deque, so that the signal handler,
   // which runs on this same thread, never sees them half done.

@@ -60,6 +60,9 @@ public:
     return work_item::from_bits(m_stack.entries[oldest]);
   }
 
+  // Takes back the last promotion, which the deque could not hold.
+  void unpromote_newest() noexcept { m_stack.promoted.store(promoted() - 1, std::memory_order_relaxed); }
+
   // After the fast pop lowered the size past a promoted entry: it is no longer counted (the
   // deque's pop decides who has it).
   void forget_popped_promoted() noexcept { m_stack.promoted.store(size(), std::memory_order_relaxed); }
