@@ -1,11 +1,11 @@
 // OpenMP tasks: one branch as a task, the other inline, then taskwait; one thread of the team
 // starts the recursion (parallel + single) and the others execute tasks.
+#include "checked_loop.hpp"
 #include "fib/fib.hpp"
+#include "omp_root.hpp"
 #include "thread_counts.hpp"
 
 #include <benchmark/benchmark.h>
-
-#include <stdexcept>
 
 namespace {
 
@@ -23,16 +23,8 @@ long fib(int n) {
 
 void fib_omp(benchmark::State& state) {
   const int threads = static_cast<int>(state.range(0));
-  for (auto _ : state) {
-    long result = 0;
-#pragma omp parallel num_threads(threads)
-#pragma omp single
-    result = fib(pulse_bench::fib_n);
-    if (result != pulse_bench::fib_expected) {
-      throw std::logic_error("fib/omp: wrong result");
-    }
-    benchmark::DoNotOptimize(result);
-  }
+  pulse_bench::time_checked(state, "fib/omp", pulse_bench::fib_expected,
+                            [&] { return pulse_bench::omp_root(threads, [&] { return fib(pulse_bench::fib_n); }); });
 }
 
 }  // namespace

@@ -1,12 +1,11 @@
 // pulse tasks, awaited one after the other (no fork): the floor cost of a coroutine call, which
 // fork-join and pcall are measured against. Serial by construction, so one worker only.
+#include "checked_loop.hpp"
 #include "fib/fib.hpp"
 
 #include <pulse/pulse.hpp>
 
 #include <benchmark/benchmark.h>
-
-#include <stdexcept>
 
 namespace {
 
@@ -21,13 +20,7 @@ pulse::task<long> fib(int n) {
 
 void fib_pulse_await(benchmark::State& state) {
   pulse::runtime rt{{.workers = static_cast<unsigned>(state.range(0))}};
-  for (auto _ : state) {
-    const long result = pulse::sync_wait(rt, fib(pulse_bench::fib_n));
-    if (result != pulse_bench::fib_expected) {
-      throw std::logic_error("fib/pulse_await: wrong result");
-    }
-    benchmark::DoNotOptimize(result);
-  }
+  pulse_bench::time_checked(state, "fib/pulse_await", pulse_bench::fib_expected, [&] { return pulse::sync_wait(rt, fib(pulse_bench::fib_n)); });
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // pulse::fork at every call: both recursive calls are potentially parallel. Registered three times:
 // with heartbeat promotion (the default), with promotion_mode::eager (every fork published at
 // once, as classic work stealing does), the comparison point, and with a trace running.
+#include "checked_loop.hpp"
 #include "fib/fib.hpp"
 #include "thread_counts.hpp"
 #include "traced.hpp"
@@ -8,8 +9,6 @@
 #include <pulse/pulse.hpp>
 
 #include <benchmark/benchmark.h>
-
-#include <stdexcept>
 
 namespace {
 
@@ -24,13 +23,7 @@ pulse::task<long> fib(int n) {
 void fib_pulse_fork(benchmark::State& state, pulse::promotion_mode mode, bool traced) {
   pulse::runtime rt{{.workers = static_cast<unsigned>(state.range(0)), .promotion = mode}};
   const pulse_bench::trace_while_alive trace(rt, traced);
-  for (auto _ : state) {
-    const long result = pulse::sync_wait(rt, fib(pulse_bench::fib_n));
-    if (result != pulse_bench::fib_expected) {
-      throw std::logic_error("fib/pulse_fork: wrong result");
-    }
-    benchmark::DoNotOptimize(result);
-  }
+  pulse_bench::time_checked(state, "fib/pulse_fork", pulse_bench::fib_expected, [&] { return pulse::sync_wait(rt, fib(pulse_bench::fib_n)); });
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // calls become parallel. Also the heartbeat interval curve: the same on 2 workers at 20 us, 100 us
 // (the default) and 1 ms; shorter intervals offer more parallelism and pay more overhead. And the
 // same with a trace running.
+#include "checked_loop.hpp"
 #include "fib/fib.hpp"
 #include "thread_counts.hpp"
 #include "traced.hpp"
@@ -11,7 +12,6 @@
 #include <benchmark/benchmark.h>
 
 #include <chrono>
-#include <stdexcept>
 
 namespace {
 
@@ -26,13 +26,7 @@ long fib(int n) {
 pulse::task<long> on_worker(int n) { co_return fib(n); }
 
 void run_fib(benchmark::State& state, pulse::runtime& rt) {
-  for (auto _ : state) {
-    const long result = pulse::sync_wait(rt, on_worker(pulse_bench::fib_n));
-    if (result != pulse_bench::fib_expected) {
-      throw std::logic_error("fib/pulse_pcall: wrong result");
-    }
-    benchmark::DoNotOptimize(result);
-  }
+  pulse_bench::time_checked(state, "fib/pulse_pcall", pulse_bench::fib_expected, [&] { return pulse::sync_wait(rt, on_worker(pulse_bench::fib_n)); });
   state.counters["promotions_per_run"] =
       benchmark::Counter(static_cast<double>(rt.stats().promotions), benchmark::Counter::kAvgIterations);
 }

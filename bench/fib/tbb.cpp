@@ -1,12 +1,11 @@
 // oneTBB: a task_group per call; one branch is run as a task, the other inline, then wait.
+#include "checked_loop.hpp"
 #include "fib/fib.hpp"
 #include "thread_counts.hpp"
 
 #include <benchmark/benchmark.h>
 #include <tbb/task_arena.h>
 #include <tbb/task_group.h>
-
-#include <stdexcept>
 
 namespace {
 
@@ -25,13 +24,8 @@ long fib(int n) {
 void fib_tbb(benchmark::State& state) {
   tbb::task_arena arena(static_cast<int>(state.range(0)));
   arena.initialize();
-  for (auto _ : state) {
-    const long result = arena.execute([] { return fib(pulse_bench::fib_n); });
-    if (result != pulse_bench::fib_expected) {
-      throw std::logic_error("fib/tbb: wrong result");
-    }
-    benchmark::DoNotOptimize(result);
-  }
+  pulse_bench::time_checked(state, "fib/tbb", pulse_bench::fib_expected,
+                            [&] { return arena.execute([&] { return fib(pulse_bench::fib_n); }); });
 }
 
 }  // namespace

@@ -1,11 +1,13 @@
 // OpenMP tasks: one task per safe column, then taskwait.
+#include "checked_loop.hpp"
 #include "nqueens/nqueens.hpp"
+#include "omp_root.hpp"
 #include "thread_counts.hpp"
 
 #include <benchmark/benchmark.h>
 
 #include <array>
-#include <stdexcept>
+#include <numeric>
 
 namespace {
 
@@ -26,25 +28,13 @@ long nqueens(int row, const nqueens_board& board) {
     }
   }
 #pragma omp taskwait
-  long total = 0;
-  for (const long count : counts) {
-    total += count;
-  }
-  return total;
+  return std::accumulate(counts.begin(), counts.end(), 0L);
 }
 
 void nqueens_omp(benchmark::State& state) {
   const int threads = static_cast<int>(state.range(0));
-  for (auto _ : state) {
-    long result = 0;
-#pragma omp parallel num_threads(threads)
-#pragma omp single
-    result = nqueens(0, nqueens_board{});
-    if (result != pulse_bench::nqueens_expected) {
-      throw std::logic_error("nqueens/omp: wrong result");
-    }
-    benchmark::DoNotOptimize(result);
-  }
+  pulse_bench::time_checked(state, "nqueens/omp", pulse_bench::nqueens_expected,
+                            [&] { return pulse_bench::omp_root(threads, [&] { return nqueens(0, nqueens_board{}); }); });
 }
 
 }  // namespace

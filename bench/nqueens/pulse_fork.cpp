@@ -1,4 +1,5 @@
 // pulse::fork_all over the safe columns of each row.
+#include "checked_loop.hpp"
 #include "nqueens/nqueens.hpp"
 #include "thread_counts.hpp"
 
@@ -6,7 +7,6 @@
 
 #include <benchmark/benchmark.h>
 
-#include <stdexcept>
 #include <vector>
 
 namespace {
@@ -38,13 +38,7 @@ pulse::task<long> nqueens(int row, nqueens_board board) {
 
 void nqueens_pulse_fork(benchmark::State& state) {
   pulse::runtime rt{{.workers = static_cast<unsigned>(state.range(0))}};
-  for (auto _ : state) {
-    const long result = pulse::sync_wait(rt, nqueens(0, nqueens_board{}));
-    if (result != pulse_bench::nqueens_expected) {
-      throw std::logic_error("nqueens/pulse_fork: wrong result");
-    }
-    benchmark::DoNotOptimize(result);
-  }
+  pulse_bench::time_checked(state, "nqueens/pulse_fork", pulse_bench::nqueens_expected, [&] { return pulse::sync_wait(rt, nqueens(0, nqueens_board{})); });
 }
 
 }  // namespace

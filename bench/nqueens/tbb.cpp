@@ -1,4 +1,5 @@
 // oneTBB: a task_group per row, one task per safe column, then wait.
+#include "checked_loop.hpp"
 #include "nqueens/nqueens.hpp"
 #include "thread_counts.hpp"
 
@@ -7,7 +8,7 @@
 #include <tbb/task_group.h>
 
 #include <array>
-#include <stdexcept>
+#include <numeric>
 
 namespace {
 
@@ -28,23 +29,14 @@ long nqueens(int row, const nqueens_board& board) {
     }
   }
   group.wait();
-  long total = 0;
-  for (const long count : counts) {
-    total += count;
-  }
-  return total;
+  return std::accumulate(counts.begin(), counts.end(), 0L);
 }
 
 void nqueens_tbb(benchmark::State& state) {
   tbb::task_arena arena(static_cast<int>(state.range(0)));
   arena.initialize();
-  for (auto _ : state) {
-    const long result = arena.execute([] { return nqueens(0, nqueens_board{}); });
-    if (result != pulse_bench::nqueens_expected) {
-      throw std::logic_error("nqueens/tbb: wrong result");
-    }
-    benchmark::DoNotOptimize(result);
-  }
+  pulse_bench::time_checked(state, "nqueens/tbb", pulse_bench::nqueens_expected,
+                            [&] { return arena.execute([&] { return nqueens(0, nqueens_board{}); }); });
 }
 
 }  // namespace

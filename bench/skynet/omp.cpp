@@ -1,11 +1,13 @@
 // OpenMP tasks: ten tasks per inner node, then taskwait.
+#include "checked_loop.hpp"
+#include "omp_root.hpp"
 #include "skynet/skynet.hpp"
 #include "thread_counts.hpp"
 
 #include <benchmark/benchmark.h>
 
 #include <array>
-#include <stdexcept>
+#include <numeric>
 
 namespace {
 
@@ -22,25 +24,13 @@ long skynet(long first, long size) {
     sums[i] = skynet(first + i * child_size, child_size);
   }
 #pragma omp taskwait
-  long total = 0;
-  for (const long sum : sums) {
-    total += sum;
-  }
-  return total;
+  return std::accumulate(sums.begin(), sums.end(), 0L);
 }
 
 void skynet_omp(benchmark::State& state) {
   const int threads = static_cast<int>(state.range(0));
-  for (auto _ : state) {
-    long result = 0;
-#pragma omp parallel num_threads(threads)
-#pragma omp single
-    result = skynet(0, pulse_bench::skynet_leaves);
-    if (result != pulse_bench::skynet_expected) {
-      throw std::logic_error("skynet/omp: wrong result");
-    }
-    benchmark::DoNotOptimize(result);
-  }
+  pulse_bench::time_checked(state, "skynet/omp", pulse_bench::skynet_expected,
+                            [&] { return pulse_bench::omp_root(threads, [&] { return skynet(0, pulse_bench::skynet_leaves); }); });
 }
 
 }  // namespace

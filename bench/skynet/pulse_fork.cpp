@@ -1,4 +1,5 @@
 // pulse::fork_all of the ten children at every inner node.
+#include "checked_loop.hpp"
 #include "skynet/skynet.hpp"
 #include "thread_counts.hpp"
 
@@ -6,7 +7,6 @@
 
 #include <benchmark/benchmark.h>
 
-#include <stdexcept>
 #include <vector>
 
 namespace {
@@ -33,13 +33,7 @@ pulse::task<long> skynet(long first, long size) {
 
 void skynet_pulse_fork(benchmark::State& state) {
   pulse::runtime rt{{.workers = static_cast<unsigned>(state.range(0))}};
-  for (auto _ : state) {
-    const long result = pulse::sync_wait(rt, skynet(0, pulse_bench::skynet_leaves));
-    if (result != pulse_bench::skynet_expected) {
-      throw std::logic_error("skynet/pulse_fork: wrong result");
-    }
-    benchmark::DoNotOptimize(result);
-  }
+  pulse_bench::time_checked(state, "skynet/pulse_fork", pulse_bench::skynet_expected, [&] { return pulse::sync_wait(rt, skynet(0, pulse_bench::skynet_leaves)); });
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 // oneTBB: a task_group per inner node running its ten children, then wait.
+#include "checked_loop.hpp"
 #include "skynet/skynet.hpp"
 #include "thread_counts.hpp"
 
@@ -7,7 +8,7 @@
 #include <tbb/task_group.h>
 
 #include <array>
-#include <stdexcept>
+#include <numeric>
 
 namespace {
 
@@ -24,23 +25,14 @@ long skynet(long first, long size) {
     group.run([&sums, i, first, child_size] { sums[i] = skynet(first + i * child_size, child_size); });
   }
   group.wait();
-  long total = 0;
-  for (const long sum : sums) {
-    total += sum;
-  }
-  return total;
+  return std::accumulate(sums.begin(), sums.end(), 0L);
 }
 
 void skynet_tbb(benchmark::State& state) {
   tbb::task_arena arena(static_cast<int>(state.range(0)));
   arena.initialize();
-  for (auto _ : state) {
-    const long result = arena.execute([] { return skynet(0, pulse_bench::skynet_leaves); });
-    if (result != pulse_bench::skynet_expected) {
-      throw std::logic_error("skynet/tbb: wrong result");
-    }
-    benchmark::DoNotOptimize(result);
-  }
+  pulse_bench::time_checked(state, "skynet/tbb", pulse_bench::skynet_expected,
+                            [&] { return arena.execute([&] { return skynet(0, pulse_bench::skynet_leaves); }); });
 }
 
 }  // namespace

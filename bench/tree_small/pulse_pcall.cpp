@@ -1,7 +1,7 @@
 // pulse::pcall at every node of the small tree; all sums run inside one task on the runtime.
 #include "thread_counts.hpp"
-#include "tree_sum/pcall_sum.hpp"
 #include "tree_small/tree_small.hpp"
+#include "tree_sum/pcall_sum.hpp"
 
 #include <pulse/pulse.hpp>
 

@@ -1,7 +1,7 @@
 // oneTBB: a task_group at every node of the small tree.
 #include "thread_counts.hpp"
-#include "tree_sum/tbb_sum.hpp"
 #include "tree_small/tree_small.hpp"
+#include "tree_sum/tbb_sum.hpp"
 
 #include <benchmark/benchmark.h>
 #include <tbb/task_arena.h>

@@ -1,10 +1,10 @@
 // OpenMP tasks: the left subtree as a task, the right inline, then taskwait.
+#include "checked_loop.hpp"
+#include "omp_root.hpp"
 #include "thread_counts.hpp"
 #include "tree_sum/tree_sum.hpp"
 
 #include <benchmark/benchmark.h>
-
-#include <stdexcept>
 
 namespace {
 
@@ -25,16 +25,8 @@ long sum(const tree_node* node) {
 void tree_sum_omp(benchmark::State& state) {
   const tree_node& root = pulse_bench::tree_sum_tree();
   const int threads = static_cast<int>(state.range(0));
-  for (auto _ : state) {
-    long result = 0;
-#pragma omp parallel num_threads(threads)
-#pragma omp single
-    result = sum(&root);
-    if (result != pulse_bench::tree_sum_expected) {
-      throw std::logic_error("tree_sum/omp: wrong result");
-    }
-    benchmark::DoNotOptimize(result);
-  }
+  pulse_bench::time_checked(state, "tree_sum/omp", pulse_bench::tree_sum_expected,
+                            [&] { return pulse_bench::omp_root(threads, [&] { return sum(&root); }); });
 }
 
 }  // namespace

@@ -1,13 +1,12 @@
 // pulse::fork of the two subtrees at every inner node, with heartbeat promotion (the default) and
 // with promotion_mode::eager, the comparison point.
+#include "checked_loop.hpp"
 #include "thread_counts.hpp"
 #include "tree_sum/tree_sum.hpp"
 
 #include <pulse/pulse.hpp>
 
 #include <benchmark/benchmark.h>
-
-#include <stdexcept>
 
 namespace {
 
@@ -24,13 +23,7 @@ pulse::task<long> sum(const tree_node* node) {
 void tree_sum_pulse_fork(benchmark::State& state, pulse::promotion_mode mode) {
   const tree_node& root = pulse_bench::tree_sum_tree();
   pulse::runtime rt{{.workers = static_cast<unsigned>(state.range(0)), .promotion = mode}};
-  for (auto _ : state) {
-    const long result = pulse::sync_wait(rt, sum(&root));
-    if (result != pulse_bench::tree_sum_expected) {
-      throw std::logic_error("tree_sum/pulse_fork: wrong result");
-    }
-    benchmark::DoNotOptimize(result);
-  }
+  pulse_bench::time_checked(state, "tree_sum/pulse_fork", pulse_bench::tree_sum_expected, [&] { return pulse::sync_wait(rt, sum(&root)); });
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 // pulse::pcall of the two subtrees at every inner node: plain functions.
+#include "checked_loop.hpp"
 #include "thread_counts.hpp"
 #include "tree_sum/pcall_sum.hpp"
 #include "tree_sum/tree_sum.hpp"
@@ -6,8 +7,6 @@
 #include <pulse/pulse.hpp>
 
 #include <benchmark/benchmark.h>
-
-#include <stdexcept>
 
 namespace {
 
@@ -18,13 +17,7 @@ pulse::task<long> on_worker(const tree_node* root) { co_return pulse_bench::pcal
 void tree_sum_pulse_pcall(benchmark::State& state) {
   const tree_node& root = pulse_bench::tree_sum_tree();
   pulse::runtime rt{{.workers = static_cast<unsigned>(state.range(0))}};
-  for (auto _ : state) {
-    const long result = pulse::sync_wait(rt, on_worker(&root));
-    if (result != pulse_bench::tree_sum_expected) {
-      throw std::logic_error("tree_sum/pulse_pcall: wrong result");
-    }
-    benchmark::DoNotOptimize(result);
-  }
+  pulse_bench::time_checked(state, "tree_sum/pulse_pcall", pulse_bench::tree_sum_expected, [&] { return pulse::sync_wait(rt, on_worker(&root)); });
 }
 
 }  // namespace

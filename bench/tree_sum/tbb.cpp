@@ -1,4 +1,5 @@
 // oneTBB: a task_group per inner node; the left subtree as a task, the right inline, then wait.
+#include "checked_loop.hpp"
 #include "thread_counts.hpp"
 #include "tree_sum/tbb_sum.hpp"
 #include "tree_sum/tree_sum.hpp"
@@ -6,8 +7,6 @@
 #include <benchmark/benchmark.h>
 #include <tbb/task_arena.h>
 #include <tbb/task_group.h>
-
-#include <stdexcept>
 
 namespace {
 
@@ -17,13 +16,8 @@ void tree_sum_tbb(benchmark::State& state) {
   const tree_node& root = pulse_bench::tree_sum_tree();
   tbb::task_arena arena(static_cast<int>(state.range(0)));
   arena.initialize();
-  for (auto _ : state) {
-    const long result = arena.execute([&root] { return pulse_bench::tbb_tree_sum(&root); });
-    if (result != pulse_bench::tree_sum_expected) {
-      throw std::logic_error("tree_sum/tbb: wrong result");
-    }
-    benchmark::DoNotOptimize(result);
-  }
+  pulse_bench::time_checked(state, "tree_sum/tbb", pulse_bench::tree_sum_expected,
+                            [&] { return arena.execute([&] { return pulse_bench::tbb_tree_sum(&root); }); });
 }
 
 }  // namespace

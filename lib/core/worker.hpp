@@ -69,16 +69,11 @@ public:
   worker_stats stats() const noexcept;
 
   // The publication seam, owner thread only: a fork, pcall or loop split records its
-  // not-yet-started part, and takes it back when it gets there. reclaim() returns the entry if no
-  // thief took it, else an empty item. The fast paths are inline (latent_stack.hpp); the
-  // *_slow functions below are the rest.
-  void publish(work_item item) { latent_push(m_continuations.fast(), item.bits()); }
-  work_item reclaim() noexcept { return work_item::from_bits(latent_pop(m_continuations.fast())); }
+  // not-yet-started part on the latent stack, and takes it back when it gets there. The fast
+  // paths are inline (latent_stack.hpp); the functions below are the rest.
+  latent_stack& latent() noexcept { return m_continuations.fast(); }
   // Records `item` and promotes it at once: the heartbeat is due and it is the oldest latent work.
   void publish_promoted(work_item item);
-  latent_stack& latent() noexcept { return m_continuations.fast(); }
-
-  // The slow paths of the latent stack (see latent_stack.hpp).
   void push_slow(latent_entry entry);
   latent_entry pop_promoted() noexcept;
   void reserve_slow(std::uint32_t count);

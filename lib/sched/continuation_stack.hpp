@@ -72,7 +72,6 @@ public:
   // that went on elsewhere (a thief took their continuation). They were all promoted (a stolen
   // entry was promoted, so is everything older) and all stolen, so cutting back to the base forgets
   // nothing live.
-  std::uint32_t strand_base() const noexcept { return m_stack.strand_base; }
   // Starts a strand at the current top; returns the base of the strand it interrupts.
   std::uint32_t begin_strand() noexcept {
     const std::uint32_t outer = m_stack.strand_base;
