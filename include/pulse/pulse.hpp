@@ -2,6 +2,8 @@
 #pragma once
 
 #include <pulse/fork.hpp>
+#include <pulse/io.hpp>
+#include <pulse/net.hpp>
 #include <pulse/parallel.hpp>
 #include <pulse/pcall.hpp>
 #include <pulse/promotion.hpp>

@@ -15,6 +15,22 @@
 
 namespace pulse {
 
+// Whether the workers get io_uring rings (pulse/io.hpp, pulse/net.hpp).
+enum class io_support {
+  // Each worker gets a ring. Where io_uring is unavailable (a seccomp filter, io_uring_disabled, an
+  // old kernel) the runtime runs without: tasks run as usual, and each I/O operation throws
+  // std::system_error with io_uring_setup's errno and a message that says so.
+  automatic,
+  // The same, but a runtime that cannot give every worker a ring throws std::system_error from its
+  // constructor.
+  required,
+  // No rings: I/O operations throw std::system_error(ENOTSUP). Workers sleep on futexes.
+  disabled,
+};
+
+// The most entries an io_uring submission queue may have (the kernel's limit).
+inline constexpr unsigned max_io_ring_entries = 32768;
+
 // An aggregate: designated initializers work, e.g. pulse::runtime{{.workers = 4}}.
 struct runtime_options {
   // Worker threads. 0 means PULSE_WORKERS if that is set, else one per core the process may use
@@ -58,6 +74,13 @@ struct runtime_options {
   // the most recent: a long trace drops its oldest events (and says how many) rather than grow.
   // 32 bytes each; must be positive.
   std::size_t trace_events_per_worker = std::size_t{1} << 18;
+
+  // I/O: whether each worker gets an io_uring ring, and its submission queue's size (1 to
+  // max_io_ring_entries; the kernel rounds up to a power of two). More operations than that may be
+  // in flight at once: a full queue is submitted to make room, and the completion queue is four
+  // times larger, with the kernel holding any overflow until it is reaped.
+  io_support io = io_support::automatic;
+  unsigned io_ring_entries = 256;
 };
 
 namespace detail {

@@ -38,6 +38,11 @@ struct worker_stats {
   std::uint64_t frames_reused = 0;        // of those, taken from a free list rather than fresh memory
   std::uint64_t frames_remote_freed = 0;  // freed into this pool by other threads
   std::uint64_t frames_off_node = 0;      // freed by this worker, living on another NUMA node
+  // I/O (this worker's io_uring ring).
+  std::uint64_t io_operations = 0;    // operations submitted (a multishot one counts once)
+  std::uint64_t io_completions = 0;   // of those, completed
+  std::uint64_t io_in_flight = 0;     // submitted and not completed when the snapshot was taken
+  std::uint64_t io_submit_calls = 0;  // system calls that submitted a batch, or slept in the ring
 
   // Time on the program's own work per unit of promotion overhead (the heartbeat paper's ratio,
   // which the heartbeat keeps high); infinite when nothing was promoted.

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
+#include <system_error>
 #include <utility>
 
 namespace pulse {
@@ -57,6 +58,7 @@ runtime_impl::runtime_impl(runtime& facade, runtime_options options)
       m_options(resolve_options(std::move(options), m_topology)),
       m_placements(plan_placement(m_topology, m_options.workers, *m_options.pin)),
       m_idle(m_options.workers),
+      m_rings_started(m_options.workers),
       m_requests(read_environment_requests()) {
   m_nudge_with_signals = heartbeat_signal_installed();
   for (const topology::numa_node& node : m_topology.numa_nodes) {
@@ -81,6 +83,19 @@ runtime_impl::runtime_impl(runtime& facade, runtime_options options)
     // Thread creation failed part way (EAGAIN): stop the workers already running.
     shutdown();
     throw;
+  }
+  // Every worker has its ring (or knows why not) before any task can ask for one.
+  m_rings_started.wait();
+  if (m_options.io == io_support::required) {
+    for (const auto& each : m_workers) {
+      if (each->ring() == nullptr) {
+        const int error = each->ring_error();
+        shutdown();
+        throw std::system_error(error, std::system_category(),
+                                "pulse::runtime: io_uring is unavailable (io_uring_setup failed) and runtime_options::io "
+                                "is io_support::required");
+      }
+    }
   }
   if (!m_requests.trace_path.empty()) {
     start_trace_from_environment();
@@ -147,6 +162,10 @@ void runtime_impl::stop_trace() {
 }
 
 runtime_impl::~runtime_impl() { shutdown(); }
+
+bool runtime_impl::any_worker_busy() const noexcept {
+  return std::any_of(m_workers.begin(), m_workers.end(), [](const auto& each) { return each->busy(); });
+}
 
 void runtime_impl::shutdown() noexcept {
   if (is_own_worker(current_worker())) {

@@ -18,6 +18,7 @@
 #include <coroutine>
 #include <cstddef>
 #include <exception>
+#include <latch>
 #include <memory>
 #include <memory_resource>
 #include <mutex>
@@ -76,6 +77,11 @@ public:
   void root_finished() noexcept;
 
   bool has_live_roots() const noexcept { return m_live_roots.load(std::memory_order_acquire) != 0; }
+  // Whether any worker is running a task (relaxed reads: for choosing how to park).
+  bool any_worker_busy() const noexcept;
+
+  // Each worker calls this once, after it has tried to make its ring; the constructor waits for all.
+  void ring_started() noexcept { m_rings_started.count_down(); }
   // Workers exit when this becomes true: shutdown has begun and no root is live.
   bool finished() const noexcept {
     return m_stopping.load(std::memory_order_acquire) && m_live_roots.load(std::memory_order_acquire) == 0;
@@ -116,6 +122,7 @@ private:
   idle_workers m_idle;
   std::atomic<std::size_t> m_live_roots{0};
   std::atomic<bool> m_stopping{false};
+  std::latch m_rings_started;
 
   // Each worker goes back to the memory it was made in (worker_memory, or the heap).
   struct release_worker {

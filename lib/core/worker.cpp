@@ -32,6 +32,11 @@ constexpr std::uint32_t most_publishes_between_polls = 1U << 16;
 // The adaptive mode keeps promotion cost near 1% of the interval, within [base / 4, base * 16].
 constexpr std::int64_t adaptive_overhead_percent = 1;
 
+// Prepared operations go to the kernel when the worker has nothing local left to run, or when this
+// many wait: enough to amortise the system call, few enough that a long task after them does not
+// hold many back.
+constexpr std::uint32_t submit_batch = 32;
+
 }  // namespace
 
 worker* current_worker() noexcept { return t_this_thread_worker; }
@@ -45,7 +50,9 @@ worker::worker(runtime_impl& owner, unsigned index) noexcept
       m_policy(owner.options().policy.get()),
       m_interval_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(owner.options().heartbeat).count()),
       m_latent_work_can_stall(m_policy != nullptr ||
-                              (m_mode != promotion_mode::eager && m_mode != promotion_mode::serial)) {}
+                              (m_mode != promotion_mode::eager && m_mode != promotion_mode::serial)) {
+  m_continuations.number_strands(index + 1, owner.options().workers);
+}
 
 void worker::start() {
   m_thread = std::thread([this] { run(); });
@@ -149,6 +156,10 @@ void worker::poll() noexcept {
   m_last_poll_ns = now;
   m_polled_at_ns.store(now, std::memory_order_relaxed);
   schedule_next_poll();
+  // A task running long after others prepared I/O: their operations go now, not when it ends.
+  if (m_ring != nullptr && m_ring->unsubmitted() != 0) {
+    m_ring->submit();
+  }
   // A thief that found nothing asked for work: promote now rather than at the next heartbeat, so
   // that it idles for a poll period (an eighth of an interval) instead of half an interval.
   bool wanted = false;
@@ -249,6 +260,14 @@ void worker::wait_for(stack_job& job) noexcept {
   // Only steal, never pop our own deque: everything in it belongs to frames below this one.
   int round = 0;
   while (!job.done()) {
+    if (m_ring != nullptr) {
+      m_ring->submit();
+      m_ring->reap();
+      if (run_ready(false)) {
+        round = 0;
+        continue;
+      }
+    }
     work_item next;
     if (m_owner.injection().try_pop(next) || steal(next)) {
       run_item(next);
@@ -307,22 +326,101 @@ void worker::on_heartbeat_signal() noexcept {
 void worker::run_item(work_item item) noexcept {
   // Someone must be awake to nudge us, should we stall under latent work this item records. Here
   // rather than at each push: the pushes stay free of the check, and a watcher, once woken,
-  // keeps looking (it parks with a timeout) for as long as tasks are live. notify()'s fence pairs
+  // keeps looking (it parks with a timeout) for as long as a worker is busy. notify()'s fence pairs
   // with a parking worker's: either it sees that worker counted as a sleeper and wakes it, or
-  // that worker's last look sees tasks live and it parks with a timeout instead of for good.
+  // that worker's last look sees us busy (m_busy is set before this) and it parks with a timeout
+  // instead of for good.
   if (m_latent_work_can_stall) {
     m_owner.idle().notify();
   }
   m_counters.tasks_run.add();
   // Nested when a waiting pcall or loop runs stolen work: each item is a strand of its own.
-  const std::uint32_t outer_base = m_continuations.begin_strand();
+  const continuation_stack::strand_mark outer_base = m_continuations.begin_strand();
   if (item.is_job()) {
     item.as_job().execute();
   } else {
     resume(item.as_coroutine());
   }
-  critical_section guard(*this);
-  m_continuations.end_strand(outer_base);
+  end_strand(outer_base);
+}
+
+void worker::end_strand(continuation_stack::strand_mark outer) noexcept {
+  bool promoted_any = false;
+  bool deque_full = false;
+  {
+    critical_section guard(*this);
+    // Latent entries above the base: a task suspended on I/O under forks whose rest nobody took.
+    // Promoting them (and so everything older) makes them runnable now, from the deque.
+    while (m_continuations.size() > m_continuations.strand_base() && m_continuations.has_latent()) {
+      if (!promote_oldest()) {
+        deque_full = true;
+        break;
+      }
+      promoted_any = true;
+    }
+    if (!deque_full) {
+      m_continuations.end_strand(outer);
+    }
+  }
+  if (deque_full) [[unlikely]] {
+    // No memory to grow the deque: run the leftovers here instead, newest first, each a strand.
+    while (m_continuations.size() > std::max(m_continuations.strand_base(), m_continuations.promoted())) {
+      work_item leftover;
+      {
+        critical_section guard(*this);
+        leftover = m_continuations.take_newest();
+      }
+      run_item(leftover);
+    }
+    critical_section guard(*this);
+    m_continuations.end_strand(outer);
+  }
+  if (promoted_any) {
+    m_owner.idle().notify();
+  }
+}
+
+void worker::start_ring() noexcept {
+  if (m_owner.options().io == io_support::disabled) {
+    return;
+  }
+  try {
+    m_ring = std::make_unique<io_ring>(m_owner.options().io_ring_entries);
+    m_owner.idle().set_wake_fd(m_index, m_ring->wake_fd());
+  } catch (const std::system_error& error) {
+    m_ring.reset();
+    m_ring_error = error.code().value();
+  } catch (...) {
+    m_ring.reset();
+    m_ring_error = ENOMEM;
+  }
+}
+
+void worker::service_ring() noexcept {
+  io_ring& ring = *m_ring;
+  const std::uint32_t waiting = ring.unsubmitted();
+  if (waiting != 0 && (waiting >= submit_batch || (ring.ready().empty() && m_deque.looks_empty()))) {
+    ring.submit();
+  }
+  if (ring.in_flight() != 0 && ring.completions_pending()) {
+    ring.reap();
+  }
+}
+
+bool worker::run_ready(bool from_loop) noexcept {
+  io_ready_node* const node = m_ring->ready().pop();
+  if (node == nullptr) {
+    return false;
+  }
+  const std::coroutine_handle<> next = node->drain != nullptr ? node->drain(*node) : node->waiter;
+  if (next) {
+    if (from_loop) {
+      run_from_loop(work_item::coroutine(next), trace_source::io_completion);
+    } else {
+      run_item(work_item::coroutine(next));
+    }
+  }
+  return true;
 }
 
 void worker::end_idle(std::int64_t idle_since) noexcept {
@@ -389,6 +487,15 @@ bool worker::steal(work_item& next) noexcept {
 
 bool worker::search(work_item& next, trace_source& source) noexcept {
   for (int round = 0; round < search_rounds; ++round) {
+    if (m_ring != nullptr) {
+      if (m_ring->completions_pending()) {
+        m_ring->reap();
+      }
+      if (!m_ring->ready().empty()) {
+        source = trace_source::io_completion;  // the caller resumes it from the ready list
+        return true;
+      }
+    }
     if (m_owner.injection().try_pop(next)) {
       source = trace_source::injection;
       return true;
@@ -426,7 +533,9 @@ void worker::run() noexcept {
   t_this_thread_worker = this;
   t_latent_stack = &m_continuations.fast();
   m_native.store(pthread_self(), std::memory_order_release);
-  m_owner.place_calling_thread(m_index);  // before the pool: its pages go to this CPU's node
+  m_owner.place_calling_thread(m_index);  // before the pool and the ring: their pages go to this CPU's node
+  start_ring();
+  m_owner.ring_started();
   frame_pool* const pool = new frame_pool(m_owner.options().frame_memory, current_numa_node());
   m_pool.store(pool, std::memory_order_release);
   set_current_frame_pool(pool);
@@ -443,9 +552,18 @@ void worker::run() noexcept {
   work_item next;
   trace_source source{};
   while (true) {
-    if (!counted_as_searching && find_work(next, source)) {
-      run_from_loop(next, source);
-      continue;
+    if (!counted_as_searching) {
+      // Completed I/O first: its tasks have waited already, and it frees ring entries.
+      if (m_ring != nullptr) {
+        service_ring();
+        if (run_ready(true)) {
+          continue;
+        }
+      }
+      if (find_work(next, source)) {
+        run_from_loop(next, source);
+        continue;
+      }
     }
     m_busy.store(false, std::memory_order_relaxed);
     const std::int64_t idle_since = monotonic_ns();
@@ -454,10 +572,17 @@ void worker::run() noexcept {
       idle.start_searching();
     }
     counted_as_searching = false;
+    if (m_ring != nullptr) {
+      m_ring->submit();  // nothing here to batch with any more
+    }
     if (search(next, source)) {
       idle.found_work();
       end_idle(idle_since);
-      run_from_loop(next, source);
+      if (source == trace_source::io_completion) {
+        run_ready(true);
+      } else {
+        run_from_loop(next, source);
+      }
       continue;
     }
     idle.stop_searching();
@@ -467,17 +592,24 @@ void worker::run() noexcept {
     }
     // While tasks are live, sleep at most a few heartbeats: then search again, and nudge a worker
     // whose latent work is stuck under a long frame (it publishes nothing, so nobody is woken).
-    const std::int64_t timeout_ns = m_owner.has_live_roots() ? park_heartbeats * m_interval_ns : 0;
+    // Only while another worker runs tasks: with every worker idle no latent work can be stuck, and
+    // a worker waiting for I/O or for work from outside sleeps until it comes.
+    const std::int64_t timeout_ns =
+        m_owner.has_live_roots() && m_owner.any_worker_busy() ? park_heartbeats * m_interval_ns : 0;
     const std::int64_t parked_at = monotonic_ns();
     m_counters.parks.add();
     // The last look also catches tasks that became live after the timeout was chosen: sleeping
     // for good then could leave a worker stalled under latent work with no watcher (see run_item).
+    // With a ring, the worker sleeps in it: its own completions end the sleep too.
+    const idle_workers::ring_sleeper in_ring{
+        [](void* ring, std::int64_t timeout) noexcept { static_cast<io_ring*>(ring)->sleep(timeout); }, m_ring.get()};
     const auto reason = idle.park(
         m_index,
         [this, timeout_ns] {
-          return m_owner.work_visible() || m_owner.finished() || (timeout_ns == 0 && m_owner.has_live_roots());
+          return m_owner.work_visible() || m_owner.finished() || (timeout_ns == 0 && m_owner.any_worker_busy()) ||
+                 (m_ring != nullptr && (!m_ring->ready().empty() || m_ring->completions_pending()));
         },
-        timeout_ns);
+        timeout_ns, m_ring != nullptr ? in_ring : idle_workers::ring_sleeper{});
     counted_as_searching = reason == idle_workers::wake_reason::notified;
     const std::int64_t woke_at = monotonic_ns();
     if (counted_as_searching) {
@@ -533,6 +665,13 @@ worker_stats worker::stats() const noexcept {
     mine.frames_reused = pool->reused_blocks();
     mine.frames_remote_freed = pool->counters().remote_freed.read();
     mine.frames_off_node = pool->counters().off_node.read();
+  }
+  // The ring is made before the runtime's constructor returns and lives as long as the worker.
+  if (const io_ring* const ring = m_ring.get()) {
+    mine.io_completions = ring->completed();  // first: never more completions than operations
+    mine.io_operations = ring->prepared();
+    mine.io_in_flight = mine.io_operations - mine.io_completions;
+    mine.io_submit_calls = ring->submit_calls();
   }
   return mine;
 }

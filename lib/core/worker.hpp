@@ -10,8 +10,16 @@
 // work could never get out (the problem of Chili #33): a thief that finds nothing to steal sends
 // such a worker SIGURG, and the handler promotes on the worker's own thread, unless the worker was
 // interrupted inside an operation on its continuation stack or deque (then the next poll does it).
+//
+// I/O. Each worker owns an io_uring ring (lib/io/ring.hpp), made on its own thread as it starts.
+// Its loop sends the operations its tasks prepared when it has nothing local left to run (or a
+// batch is full, or at a heartbeat poll), takes completions as they come, and resumes the tasks
+// they belong to before other work; it sleeps in the ring, so completions wake it as well as
+// other workers. A strand that ends because its task suspended on I/O leaves the latent work of
+// the forks above that task runnable: end_strand promotes it into the deque.
 #pragma once
 
+#include "io/ring.hpp"
 #include "mem/frame_pool.hpp"
 #include "sched/chase_lev_deque.hpp"
 #include "sched/continuation_stack.hpp"
@@ -27,6 +35,7 @@
 #include <chrono>
 #include <coroutine>
 #include <cstdint>
+#include <memory>
 #include <pthread.h>
 #include <thread>
 #include <utility>
@@ -86,6 +95,7 @@ public:
   // For thieves and idle checks.
   take_result<work_item> steal_from() noexcept { return m_deque.steal(); }
   bool looks_idle() const noexcept { return m_deque.looks_empty(); }
+  bool busy() const noexcept { return m_busy.load(std::memory_order_relaxed); }
   // A thief found nothing: asks this worker, if busy, to promote at its next poll.
   void want_promotion() noexcept {
     // A look first: the flag's line is written only when it changes.
@@ -100,12 +110,25 @@ public:
 
   trace_buffer& trace() noexcept { return m_trace; }
 
+  // The worker's ring; null if it has none (io_support::disabled, or io_uring_setup failed, in
+  // which case ring_error() is its errno). Set before the runtime's constructor returns.
+  io_ring* ring() noexcept { return m_ring.get(); }
+  int ring_error() const noexcept { return m_ring_error; }
+
 private:
   void run() noexcept;
   bool find_work(work_item& next, trace_source& source) noexcept;
   bool steal(work_item& next) noexcept;
   bool search(work_item& next, trace_source& source) noexcept;
   void run_item(work_item item) noexcept;
+  // Ends the strand run_item began; see continuation_stack::begin_strand.
+  void end_strand(continuation_stack::strand_mark outer) noexcept;
+  void start_ring() noexcept;
+  // Submits what is prepared if the time has come, and reaps completions if there are any.
+  void service_ring() noexcept;
+  // Resumes the oldest completed operation's task, if any: from the loop (counted, traced) or
+  // nested in a wait.
+  bool run_ready(bool from_loop) noexcept;
   // run_item from the worker loop: counted as busy time, traced as a task span.
   void run_from_loop(work_item item, trace_source source) noexcept;
   void end_idle(std::int64_t idle_since) noexcept;
@@ -168,6 +191,8 @@ private:
   std::atomic<std::int64_t> m_busy_since_ns{0};
   worker_counters m_counters;
   trace_buffer m_trace;
+  std::unique_ptr<io_ring> m_ring;
+  int m_ring_error = 0;
   std::atomic<pthread_t> m_native{};  // set by the worker's own thread as it starts
   std::thread m_thread;
 };

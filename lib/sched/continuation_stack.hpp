@@ -68,17 +68,33 @@ public:
   void forget_popped_promoted() noexcept { m_stack.promoted.store(size(), std::memory_order_relaxed); }
 
   // What the worker runs from its loop (or while waiting) is a strand, starting at the size the
-  // stack had then. The entries a strand leaves above its base when it returns belong to frames
-  // that went on elsewhere (a thief took their continuation). They were all promoted (a stolen
-  // entry was promoted, so is everything older) and all stolen, so cutting back to the base forgets
-  // nothing live.
-  // Starts a strand at the current top; returns the base of the strand it interrupts.
-  std::uint32_t begin_strand() noexcept {
-    const std::uint32_t outer = m_stack.strand_base;
+  // stack had then, with an id of its own (latent_stack::strand). The entries a strand leaves above
+  // its base when it returns belong to frames that went on elsewhere, or that suspended:
+  //  - a frame whose continuation a thief took: those entries were all promoted (a stolen entry
+  //    was promoted, so is everything older) and taken, so cutting back forgets nothing live;
+  //  - a frame suspended on I/O: its entries may still be latent. The worker promotes them all
+  //    before it cuts (worker::end_strand), so they are runnable at once, from its deque.
+  struct strand_mark {
+    std::uint32_t base;
+    std::uint64_t id;
+  };
+  // Ids are first, first + stride, ...: distinct across workers given distinct firsts < stride.
+  void number_strands(std::uint64_t first, std::uint64_t stride) noexcept {
+    m_next_strand = first;
+    m_strand_stride = stride;
+  }
+  std::uint32_t strand_base() const noexcept { return m_stack.strand_base; }
+  // Starts a strand at the current top; returns the strand it interrupts.
+  strand_mark begin_strand() noexcept {
+    const strand_mark outer{m_stack.strand_base, m_stack.strand};
     m_stack.strand_base = size();
+    m_stack.strand = m_next_strand;
+    m_next_strand += m_strand_stride;
     return outer;
   }
-  void end_strand(std::uint32_t outer_base) noexcept {
+  // Cuts the stack back to the strand's base (every entry above it promoted, see above) and goes
+  // back to the strand it interrupted.
+  void end_strand(strand_mark outer) noexcept {
     const std::uint32_t base = m_stack.strand_base;
     if (size() > base) {
       m_stack.size.store(base, std::memory_order_relaxed);
@@ -86,7 +102,14 @@ public:
         m_stack.promoted.store(base, std::memory_order_relaxed);
       }
     }
-    m_stack.strand_base = outer_base;
+    m_stack.strand_base = outer.base;
+    m_stack.strand = outer.id;
+  }
+  // The newest entry, taken off the stack (it must be latent).
+  work_item take_newest() noexcept {
+    const std::uint32_t newest = size() - 1;
+    m_stack.size.store(newest, std::memory_order_relaxed);
+    return work_item::from_bits(m_stack.entries[newest]);
   }
 
 private:
@@ -103,6 +126,8 @@ private:
 
   latent_stack m_stack;
   std::unique_ptr<latent_entry[]> m_storage;
+  std::uint64_t m_next_strand = 1;
+  std::uint64_t m_strand_stride = 1;
 };
 
 }  // namespace pulse::detail

@@ -1,5 +1,6 @@
 #include "sched/idle_workers.hpp"
 
+#include "io/ring.hpp"
 #include "sched/futex.hpp"
 
 #include <algorithm>
@@ -41,11 +42,18 @@ idle_workers::wake_reason idle_workers::cancel_park(unsigned self) {
   return reason_of(m_slots[self].word.load(std::memory_order_acquire));
 }
 
-idle_workers::wake_reason idle_workers::sleep(unsigned self, std::int64_t timeout_ns) {
+void idle_workers::set_wake_fd(unsigned self, int fd) {
+  std::lock_guard lock(m_mutex);
+  m_slots[self].wake_fd = fd;
+}
+
+idle_workers::wake_reason idle_workers::sleep(unsigned self, std::int64_t timeout_ns, ring_sleeper in_ring) {
   std::atomic<std::uint32_t>& word = m_slots[self].word;
   // acquire: pairs with the waker's release, so what it published before waking us is visible.
   if (word.load(std::memory_order_acquire) == armed) {
-    if (timeout_ns > 0) {
+    if (in_ring.sleep != nullptr) {
+      in_ring.sleep(in_ring.context, timeout_ns);
+    } else if (timeout_ns > 0) {
       const timespec relative{static_cast<time_t>(timeout_ns / 1'000'000'000), static_cast<long>(timeout_ns % 1'000'000'000)};
       futex_wait_for(word, armed, &relative);
     } else {
@@ -59,8 +67,17 @@ idle_workers::wake_reason idle_workers::sleep(unsigned self, std::int64_t timeou
   return cancel_park(self);
 }
 
+void idle_workers::wake_sleeper(unsigned target, int fd) noexcept {
+  if (fd >= 0) {
+    io_ring::wake(fd);
+  } else {
+    futex_wake(m_slots[target].word, 1);
+  }
+}
+
 void idle_workers::wake_one(wake_rank nearest) noexcept {
   unsigned target = 0;
+  int fd = -1;
   {
     std::lock_guard lock(m_mutex);
     if (m_stack.empty()) {
@@ -84,23 +101,20 @@ void idle_workers::wake_one(wake_rank nearest) noexcept {
     m_searching.fetch_add(1, std::memory_order_seq_cst);  // counted on the sleeper's behalf
     // release: see sleep().
     m_slots[target].word.store(word_for(wake_reason::notified), std::memory_order_release);
+    fd = m_slots[target].wake_fd;
   }
-  futex_wake(m_slots[target].word, 1);
+  wake_sleeper(target, fd);
 }
 
 void idle_workers::wake_all() noexcept {
-  std::vector<unsigned> woken;
-  {
-    std::lock_guard lock(m_mutex);
-    woken.swap(m_stack);
-    m_sleepers.fetch_sub(static_cast<unsigned>(woken.size()), std::memory_order_seq_cst);
-    for (const unsigned target : woken) {
-      m_slots[target].word.store(word_for(wake_reason::shutdown), std::memory_order_release);
-    }
+  // Shutdown only: the wakes are made under the mutex (no list of targets to allocate).
+  std::lock_guard lock(m_mutex);
+  m_sleepers.fetch_sub(static_cast<unsigned>(m_stack.size()), std::memory_order_seq_cst);
+  for (const unsigned target : m_stack) {
+    m_slots[target].word.store(word_for(wake_reason::shutdown), std::memory_order_release);
+    wake_sleeper(target, m_slots[target].wake_fd);
   }
-  for (const unsigned target : woken) {
-    futex_wake(m_slots[target].word, 1);
-  }
+  m_stack.clear();
 }
 
 }  // namespace pulse::detail

@@ -18,6 +18,12 @@
 // arrives from outside the runtime names a ranking instead (the distance from the submitting
 // thread's CPU), and the nearest sleeper is woken.
 //
+// Where a worker sleeps. On its futex word by default. A worker with an io_uring ring sleeps in the
+// ring instead (so that its own I/O completions wake it too), after registering the ring's wake-up
+// eventfd here: a waker then writes the eventfd rather than calling futex_wake. The word protocol
+// is the same either way; the eventfd's count is sticky, so a wake-up that comes before the
+// sleeper is in the ring is not lost.
+//
 // Who counts whom: a worker increments `searching` itself when it starts searching, except after a
 // wake-up, where the waker has already counted it (so a second notify does not wake a second
 // sleeper for the same work).
@@ -64,17 +70,26 @@ public:
   void found_work() noexcept;
   void stop_searching() noexcept { m_searching.fetch_sub(1, std::memory_order_seq_cst); }
 
+  // Worker `self` sleeps in its ring from now on, and is woken by writing `fd`.
+  void set_wake_fd(unsigned self, int fd);
+
+  // Sleeps for at most `timeout_ns` (if positive) or until woken; for a worker with a wake fd.
+  struct ring_sleeper {
+    void (*sleep)(void* context, std::int64_t timeout_ns) noexcept = nullptr;
+    void* context = nullptr;
+  };
+
   // Parks worker `self` until woken, or for at most `timeout_ns` if positive. `work_or_exit_visible`
   // is evaluated after the worker is counted as a sleeper and after a seq_cst fence; if it returns
-  // true the worker does not sleep.
+  // true the worker does not sleep. A worker with a wake fd sleeps with `in_ring`.
   template <typename Recheck>
-  wake_reason park(unsigned self, Recheck&& work_or_exit_visible, std::int64_t timeout_ns) {
+  wake_reason park(unsigned self, Recheck&& work_or_exit_visible, std::int64_t timeout_ns, ring_sleeper in_ring = {}) {
     prepare_park(self);
     std::atomic_thread_fence(std::memory_order_seq_cst);
     if (work_or_exit_visible()) {
       return cancel_park(self);
     }
-    return sleep(self, timeout_ns);
+    return sleep(self, timeout_ns, in_ring);
   }
 
   // Call after making work available (a push to a deque or to the injection queue). If it wakes a
@@ -95,11 +110,14 @@ private:
   struct alignas(cache_line) slot {
     // 0: asleep or about to be; otherwise the wake_reason (+1) the waker chose.
     std::atomic<std::uint32_t> word{0};
+    int wake_fd = -1;  // guarded by m_mutex
   };
 
   void prepare_park(unsigned self);
   wake_reason cancel_park(unsigned self);
-  wake_reason sleep(unsigned self, std::int64_t timeout_ns);
+  wake_reason sleep(unsigned self, std::int64_t timeout_ns, ring_sleeper in_ring);
+  // Ends `target`'s sleep, on its futex or in its ring; `fd` is its wake fd, read under the mutex.
+  void wake_sleeper(unsigned target, int fd) noexcept;
   void wake_one(wake_rank nearest = {}) noexcept;
 
   alignas(cache_line) std::atomic<unsigned> m_searching{0};

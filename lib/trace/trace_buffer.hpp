@@ -35,7 +35,7 @@ enum class trace_kind : std::uint8_t {
   split,    // instant: a loop split its range at a heartbeat
 };
 
-enum class trace_source : std::uint32_t { own_deque, injection, stolen };
+enum class trace_source : std::uint32_t { own_deque, injection, stolen, io_completion };
 
 struct trace_event {
   std::int64_t start_ns;

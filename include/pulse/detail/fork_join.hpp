@@ -37,9 +37,9 @@ public:
   std::uint32_t count = 0;
 
   std::coroutine_handle<> parent;
-  // The worker (its latent stack) running the strand that holds the fork's continuation; a child
-  // that starts anywhere else was stolen. Only compared.
-  const latent_stack* holder = nullptr;
+  // The strand (latent_stack::strand) that holds the fork's continuation; a child that starts in
+  // any other strand was taken by someone else. 0 off the workers.
+  std::uint64_t holder = 0;
   std::uint32_t steals = 0;
 
   std::atomic<std::uint32_t> arrivals{0};
@@ -49,14 +49,15 @@ public:
 };
 
 // The hooks, inline: on the path where nothing is stolen they are a few plain loads and stores
-// and the latent stack's fast paths. A worker is identified by its latent stack (null off the
-// workers, where nothing is published and the children simply run in order).
+// and the latent stack's fast paths. Off the workers (no latent stack) nothing is published and the
+// children simply run in order.
 
 // Starts the fork from the parent's await_suspend: records the parent and the current worker,
 // and returns child 0 to transfer to.
 inline std::coroutine_handle<> fork_start(fork_join& join, std::coroutine_handle<> parent) noexcept {
   join.parent = parent;
-  join.holder = this_thread_latent_stack();
+  const latent_stack* const self = this_thread_latent_stack();
+  join.holder = self != nullptr ? self->strand : 0;
   return join.children[0];
 }
 
@@ -69,11 +70,12 @@ std::coroutine_handle<> arrive_at_join(fork_join& join, std::uint32_t amount) no
 inline void fork_child_starting(task_promise_base& child) {
   fork_join& join = *child.join();
   latent_stack* const self = this_thread_latent_stack();
+  const std::uint64_t strand = self != nullptr ? self->strand : 0;
   // The holder fields pass to whoever runs this: a thief read them after acquiring the published
   // sibling from the deque, which the previous holder pushed after writing them.
-  if (self != join.holder) [[unlikely]] {
+  if (strand != join.holder) [[unlikely]] {
     ++join.steals;
-    join.holder = self;
+    join.holder = strand;
   }
   // Read before publishing the next sibling: until then only lower-numbered children can have run,
   // so a skip is only ever caused by an earlier failure, and the failure rethrown is the one a

@@ -53,6 +53,11 @@ struct latent_stack {
   // own to take back: its sibling was published on another worker and, being older than the
   // stolen work that brought the frame here, was promoted and stolen too.
   std::uint32_t strand_base = 0;
+  // Names the running strand, uniquely in the runtime (never 0, which means "not on a worker"). A
+  // fork notes the strand that holds it; a child starting in another strand was taken by someone
+  // else: a thief, or this same worker running it from its deque after the strand that left it
+  // there suspended on I/O.
+  std::uint64_t strand = 0;
   // Every push ever made on this worker: the statistics' forks (read by other threads), and the
   // clock of the heartbeat poll, which the push that reaches `poll_at_push` takes to the slow path.
   // The worker sets poll_at_push to the next push in the eager mode, so that every push goes to the

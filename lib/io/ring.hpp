@@ -1,0 +1,122 @@
+// One worker's io_uring ring: created on the worker's own thread, which is the only one that ever
+// submits to it or reaps it (IORING_SETUP_SINGLE_ISSUER, and DEFER_TASKRUN: completion work runs
+// when this thread asks for it, never as an interrupt in the middle of a task).
+//
+// Submissions are batched: prepare() only fills a submission queue entry; the worker calls
+// submit() once per loop iteration at most (when it has nothing local left to run, or a batch is
+// full, or at a heartbeat poll), so a burst of operations costs one system call.
+//
+// Completions are reaped by the same thread: each CQE's user_data is the io_operation it belongs
+// to (or a tag: a linked timeout's or a cancellation's, whose CQEs carry nothing, and the wake-up
+// read). The operation keeps its result and, when it is done, its coroutine goes on `ready`, which
+// the worker loop resumes from. Reaping never runs user code, so it may happen anywhere on the
+// worker's thread.
+//
+// Sleeping. An idle worker sleeps in its ring (io_uring_enter waiting for one completion), so that
+// both its own I/O and other threads wake it. Other threads wake it through an eventfd the ring
+// always has a read pending on: writing the eventfd completes that read. The eventfd's count is
+// sticky, so a wake that comes before the sleep is not lost.
+//
+// Full rings. A full submission queue is submitted to make room. The completion queue is sized
+// four times the submission queue, and where the kernel still overflows it (more operations in
+// flight than that) it keeps the extra completions (IORING_FEAT_NODROP) until the next reap, which
+// enters the kernel to flush them: no completion is lost.
+#pragma once
+
+#include <pulse/detail/io_operation.hpp>
+#include <pulse/detail/owner_counter.hpp>
+
+#include <liburing.h>
+
+#include <cstdint>
+#include <string>
+
+namespace pulse::detail {
+
+// The completed operations a worker has yet to resume, oldest first.
+class io_ready_list {
+public:
+  bool empty() const noexcept { return m_head == nullptr; }
+  void push(io_ready_node& node) noexcept {
+    node.next = nullptr;
+    (m_tail != nullptr ? m_tail->next : m_head) = &node;
+    m_tail = &node;
+  }
+  io_ready_node* pop() noexcept {
+    io_ready_node* const node = m_head;
+    if (node != nullptr) {
+      m_head = node->next;
+      if (m_head == nullptr) {
+        m_tail = nullptr;
+      }
+    }
+    return node;
+  }
+
+private:
+  io_ready_node* m_head = nullptr;
+  io_ready_node* m_tail = nullptr;
+};
+
+class io_ring {
+public:
+  // Creates the ring on the calling thread with `entries` submission entries, with the best setup
+  // flags the kernel accepts. Throws std::system_error with io_uring_setup's errno.
+  explicit io_ring(unsigned entries);
+  ~io_ring();
+  io_ring(const io_ring&) = delete;
+  io_ring& operator=(const io_ring&) = delete;
+
+  // Prepares `request` for `op` (and its linked timeout), to go with the next submit().
+  void prepare(io_operation& op, const io_request& request);
+  // Asks the kernel to cancel `op` (its CQE then arrives with -ECANCELED).
+  void prepare_cancel(io_operation& op);
+
+  std::uint32_t unsubmitted() const noexcept { return io_uring_sq_ready(&m_ring); }
+  // Operations prepared and not yet completed (a multishot one counts until its last completion).
+  std::uint64_t in_flight() const noexcept { return m_prepared.read() - m_completed.read(); }
+  std::uint64_t prepared() const noexcept { return m_prepared.read(); }
+  std::uint64_t completed() const noexcept { return m_completed.read(); }
+  std::uint64_t submit_calls() const noexcept { return m_submit_calls.read(); }
+
+  // Sends every prepared entry to the kernel.
+  void submit() noexcept;
+  // Whether completions may be waiting: reads the shared rings only (no system call).
+  bool completions_pending() const noexcept;
+  // Takes every completion there is onto ready(), entering the kernel only if it has deferred
+  // completion work or overflowed completions to flush. Runs no user code.
+  void reap() noexcept;
+  // Submits what is prepared, then sleeps until a completion arrives (its own I/O, or another
+  // thread's wake()), or for at most `timeout_ns` if positive; then reaps.
+  void sleep(std::int64_t timeout_ns) noexcept;
+
+  io_ready_list& ready() noexcept { return m_ready; }
+  // Another thread's way to end sleep(): writes the eventfd behind `wake_fd()`.
+  int wake_fd() const noexcept { return m_wake_fd; }
+  static void wake(int wake_fd) noexcept;
+
+  // The flags the ring was set up with, for tests and statistics: "single issuer, deferred task
+  // run", "cooperative task run" or "plain".
+  const char* setup_name() const noexcept { return m_setup_name; }
+
+private:
+  io_uring_sqe* next_sqe(unsigned needed) noexcept;
+  void dispatch(const io_uring_cqe& cqe) noexcept;
+  void arm_wake_read() noexcept;
+
+  io_uring m_ring{};
+  const char* m_setup_name = "plain";
+  int m_wake_fd = -1;
+  std::uint64_t m_wake_buffer = 0;
+  bool m_wake_armed = false;
+  io_ready_list m_ready;
+  owner_counter m_prepared;
+  owner_counter m_completed;
+  owner_counter m_submit_calls;
+};
+
+// Whether the calling thread could create a ring: 0, or io_uring_setup's errno (for a clear error
+// when the runtime starts, and for tests to skip).
+int probe_io_uring() noexcept;
+
+}  // namespace pulse::detail
