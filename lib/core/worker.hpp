@@ -126,9 +126,14 @@ private:
   void start_ring() noexcept;
   // Submits what is prepared if the time has come, and reaps completions if there are any.
   void service_ring() noexcept;
-  // Resumes the oldest completed operation's task, if any: from the loop (counted, traced) or
-  // nested in a wait.
-  bool run_ready(bool from_loop) noexcept;
+  // run_item without announcing the strand to the idle workers (run_item does, then calls this).
+  void run_strand(work_item item) noexcept;
+  // The task of the oldest completed operation (after delivering what multishot ones have).
+  std::coroutine_handle<> next_ready() noexcept;
+  // Resumes one completed operation's task, nested in a wait; false if none is ready.
+  bool run_ready() noexcept;
+  // Resumes every completed operation's task, from the loop: one busy stretch for the batch.
+  void run_ready_from_loop() noexcept;
   // run_item from the worker loop: counted as busy time, traced as a task span.
   void run_from_loop(work_item item, trace_source source) noexcept;
   void end_idle(std::int64_t idle_since) noexcept;

@@ -55,6 +55,13 @@ private:
   unsigned (*m_call)(const void*, unsigned) = nullptr;
 };
 
+// How a worker with a ring sleeps: for at most `timeout_ns` (if positive) or until woken. Empty:
+// the worker sleeps on its futex word.
+struct ring_sleeper {
+  void (*sleep)(void* context, std::int64_t timeout_ns) noexcept = nullptr;
+  void* context = nullptr;
+};
+
 class idle_workers {
 public:
   explicit idle_workers(unsigned workers);
@@ -72,12 +79,6 @@ public:
 
   // Worker `self` sleeps in its ring from now on, and is woken by writing `fd`.
   void set_wake_fd(unsigned self, int fd);
-
-  // Sleeps for at most `timeout_ns` (if positive) or until woken; for a worker with a wake fd.
-  struct ring_sleeper {
-    void (*sleep)(void* context, std::int64_t timeout_ns) noexcept = nullptr;
-    void* context = nullptr;
-  };
 
   // Parks worker `self` until woken, or for at most `timeout_ns` if positive. `work_or_exit_visible`
   // is evaluated after the worker is counted as a sleeper and after a seq_cst fence; if it returns

@@ -23,6 +23,8 @@ const char* name_of(trace_kind kind) noexcept {
       return "promote";
     case trace_kind::split:
       return "loop split";
+    case trace_kind::io_completions:
+      return "I/O completions";
   }
   return "?";
 }
@@ -51,6 +53,8 @@ std::string args_of(const trace_event& event) {
       return fmt::format(R"({{"victim":{}}})", event.arg);
     case trace_kind::promote:
       return fmt::format(R"({{"entries":{}}})", event.arg);
+    case trace_kind::io_completions:
+      return fmt::format(R"({{"resumed":{}}})", event.arg);
     case trace_kind::wait:
     case trace_kind::park:
     case trace_kind::split:
@@ -80,7 +84,8 @@ void chrome_trace_file::write(const std::vector<worker_trace>& workers, std::int
       // A span already under way when the trace started (a worker asleep) is cut at the start.
       const std::int64_t start_ns = std::max(event.start_ns, origin_ns);
       const double ts = microseconds(start_ns - origin_ns);
-      if (event.kind == trace_kind::task || event.kind == trace_kind::wait || event.kind == trace_kind::park) {
+      if (event.kind == trace_kind::task || event.kind == trace_kind::wait || event.kind == trace_kind::park ||
+          event.kind == trace_kind::io_completions) {
         const std::int64_t duration_ns = std::max<std::int64_t>(0, event.start_ns + event.duration_ns - start_ns);
         fmt::print(out, ",\n" R"({{"ph":"X","name":"{}","pid":1,"tid":{},"ts":{:.3f},"dur":{:.3f},"args":{}}})",
                    name_of(event.kind), each.worker, ts, microseconds(duration_ns), args_of(event));

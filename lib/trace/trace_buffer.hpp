@@ -33,6 +33,7 @@ enum class trace_kind : std::uint8_t {
   steal,    // instant; arg: the victim
   promote,  // instant; arg: how many entries a heartbeat promoted
   split,    // instant: a loop split its range at a heartbeat
+  io_completions,  // span: tasks resumed by I/O completions, one after the other; arg: how many
 };
 
 enum class trace_source : std::uint32_t { own_deque, injection, stolen, io_completion };
