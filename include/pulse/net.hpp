@@ -134,7 +134,11 @@ private:
 // and which runs on the worker that owns the accept, between tasks: keep it short (spawn a task
 // per connection). The await completes when the accept ends: it throws std::system_error with
 // the errno that ended it (EMFILE when out of descriptors, EINVAL after shutdown(listener)), or
-// what the handler threw (connections accepted after that are closed).
+// what the handler threw (connections accepted after that are closed). It may also complete without
+// an error if the kernel ended the multishot for its own reasons: await it again to go on.
+// Out of descriptors, note that accepting again fails at once for as long as the process is full,
+// even with nobody calling (the kernel takes the descriptor before it looks at the backlog), while
+// new callers wait in the backlog: examples/echo.cpp shows one way to shed them.
 template <typename Handler>
   requires std::is_invocable_v<Handler&, int>
 detail::accept_each_awaitable<Handler> accept_each(int listener, Handler handler) {
