@@ -19,7 +19,9 @@ namespace pulse {
 enum class io_support {
   // Each worker gets a ring. Where io_uring is unavailable (a seccomp filter, io_uring_disabled, an
   // old kernel) the runtime runs without: tasks run as usual, and each I/O operation throws
-  // std::system_error with io_uring_setup's errno and a message that says so.
+  // std::system_error with io_uring_setup's errno and a message that says so. If only some workers
+  // could make theirs (out of descriptors or memory), the constructor throws std::system_error:
+  // I/O that works on one worker and fails on another is no fallback.
   automatic,
   // The same, but a runtime that cannot give every worker a ring throws std::system_error from its
   // constructor.
@@ -28,8 +30,10 @@ enum class io_support {
   disabled,
 };
 
-// The most entries an io_uring submission queue may have (the kernel's limit).
-inline constexpr unsigned max_io_ring_entries = 32768;
+// The bounds of runtime_options::io_ring_entries: room for an operation and its linked timeout, and
+// a completion queue (four times larger) within the kernel's 65536.
+inline constexpr unsigned min_io_ring_entries = 2;
+inline constexpr unsigned max_io_ring_entries = 16384;
 
 // An aggregate: designated initializers work, e.g. pulse::runtime{{.workers = 4}}.
 struct runtime_options {
@@ -75,8 +79,8 @@ struct runtime_options {
   // 32 bytes each; must be positive.
   std::size_t trace_events_per_worker = std::size_t{1} << 18;
 
-  // I/O: whether each worker gets an io_uring ring, and its submission queue's size (1 to
-  // max_io_ring_entries; the kernel rounds up to a power of two). More operations than that may be
+  // I/O: whether each worker gets an io_uring ring, and its submission queue's size
+  // (min_io_ring_entries to max_io_ring_entries; the kernel rounds up to a power of two). More operations than that may be
   // in flight at once: a full queue is submitted to make room, and the completion queue is four
   // times larger, with the kernel holding any overflow until it is reaped.
   io_support io = io_support::automatic;

@@ -86,16 +86,19 @@ runtime_impl::runtime_impl(runtime& facade, runtime_options options)
   }
   // Every worker has its ring (or knows why not) before any task can ask for one.
   m_rings_started.wait();
-  if (m_options.io == io_support::required) {
-    for (const auto& each : m_workers) {
-      if (each->ring() == nullptr) {
-        const int error = each->ring_error();
-        shutdown();
-        throw std::system_error(error, std::system_category(),
-                                "pulse::runtime: io_uring is unavailable (io_uring_setup failed) and runtime_options::io "
-                                "is io_support::required");
-      }
-    }
+  const auto without_ring = std::find_if(m_workers.begin(), m_workers.end(), [](const auto& each) { return each->ring() == nullptr; });
+  const bool some_have_rings = std::any_of(m_workers.begin(), m_workers.end(), [](const auto& each) { return each->ring() != nullptr; });
+  if (m_options.io != io_support::disabled && without_ring != m_workers.end() &&
+      (m_options.io == io_support::required || some_have_rings)) {
+    const int error = (*without_ring)->ring_error();
+    const unsigned index = (*without_ring)->index();
+    shutdown();
+    throw std::system_error(error, std::system_category(),
+                            m_options.io == io_support::required
+                                ? "pulse::runtime: io_uring is unavailable (io_uring_setup failed) and runtime_options::io "
+                                  "is io_support::required"
+                                : fmt::format("pulse::runtime: worker {} could not make its io_uring ring while others did",
+                                              index));
   }
   if (!m_requests.trace_path.empty()) {
     start_trace_from_environment();

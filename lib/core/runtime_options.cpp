@@ -73,9 +73,9 @@ runtime_options resolve_options(runtime_options options, const topology& machine
   if (options.trace_events_per_worker == 0) {
     throw std::invalid_argument("pulse::runtime_options::trace_events_per_worker must be positive");
   }
-  if (options.io_ring_entries == 0 || options.io_ring_entries > max_io_ring_entries) {
-    throw std::invalid_argument(fmt::format("pulse::runtime_options::io_ring_entries = {} must be between 1 and {}",
-                                            options.io_ring_entries, max_io_ring_entries));
+  if (options.io_ring_entries < min_io_ring_entries || options.io_ring_entries > max_io_ring_entries) {
+    throw std::invalid_argument(fmt::format("pulse::runtime_options::io_ring_entries = {} must be between {} and {}",
+                                            options.io_ring_entries, min_io_ring_entries, max_io_ring_entries));
   }
   if (options.io != io_support::automatic && options.io != io_support::required && options.io != io_support::disabled) {
     throw std::invalid_argument(fmt::format("pulse::runtime_options::io = {} is not an io_support value",

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include <cassert>
 #include <csignal>
 
 #include <algorithm>
@@ -349,6 +350,10 @@ void worker::run_strand(work_item item) noexcept {
 }
 
 void worker::end_strand(continuation_stack::strand_mark outer) noexcept {
+  if (outer.id != 0) {
+    end_nested_strand(outer);
+    return;
+  }
   bool promoted_any = false;
   bool deque_full = false;
   {
@@ -368,18 +373,61 @@ void worker::end_strand(continuation_stack::strand_mark outer) noexcept {
   }
   if (deque_full) [[unlikely]] {
     // No memory to grow the deque: run the leftovers here instead, newest first, each a strand.
-    while (m_continuations.size() > std::max(m_continuations.strand_base(), m_continuations.promoted())) {
+    // Checked inside the guard: the signal handler may have promoted one meanwhile.
+    while (true) {
       work_item leftover;
       {
         critical_section guard(*this);
+        if (m_continuations.size() <= std::max(m_continuations.strand_base(), m_continuations.promoted())) {
+          m_continuations.end_strand(outer);
+          break;
+        }
         leftover = m_continuations.take_newest();
       }
       run_item(leftover);
     }
-    critical_section guard(*this);
-    m_continuations.end_strand(outer);
   }
   if (promoted_any) {
+    m_owner.idle().notify();
+  }
+}
+
+void worker::end_nested_strand(continuation_stack::strand_mark outer) noexcept {
+  // A strand run while a pcall or loop waits for a thief (wait_for) ends with entries above its base
+  // when a task in it suspended on I/O. Left in the deque, they would sit above the waiting frames'
+  // own promoted entries, and a waiting frame taking its entry back (pop_promoted) would take one
+  // of these instead. So they go to the injection queue, where any worker (this one too, once the
+  // wait is over) runs them: first the latent ones, then the promoted ones still in the deque,
+  // which are its newest (everything the frames below promoted went in before them).
+  bool handed_off = false;
+  while (true) {
+    work_item leftover;
+    {
+      critical_section guard(*this);
+      const std::uint32_t base = m_continuations.strand_base();
+      if (m_continuations.size() > std::max(base, m_continuations.promoted())) {
+        leftover = m_continuations.take_newest();
+      } else if (m_continuations.promoted() > base) {
+        const auto taken = m_deque.pop();
+        if (!taken) {
+          m_continuations.end_strand(outer);  // thieves have the rest
+          break;
+        }
+        leftover = work_item::from_bits(m_continuations.take_newest_promoted());
+        assert(leftover == taken.value);
+      } else {
+        m_continuations.end_strand(outer);
+        break;
+      }
+    }
+    try {
+      m_owner.injection().push(leftover);
+      handed_off = true;
+    } catch (...) {
+      run_item(leftover);  // no memory for the queue's overflow list: run it here and now
+    }
+  }
+  if (handed_off) {
     m_owner.idle().notify();
   }
 }

@@ -123,6 +123,7 @@ private:
   void run_item(work_item item) noexcept;
   // Ends the strand run_item began; see continuation_stack::begin_strand.
   void end_strand(continuation_stack::strand_mark outer) noexcept;
+  void end_nested_strand(continuation_stack::strand_mark outer) noexcept;
   void start_ring() noexcept;
   // Submits what is prepared if the time has come, and reaps completions if there are any.
   void service_ring() noexcept;

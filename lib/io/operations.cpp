@@ -121,10 +121,19 @@ std::coroutine_handle<> accept_each_drain(io_ready_node& node) noexcept {
       ring->prepare_cancel(state);
     }
   }
+  if (state.queued) {
+    return {};  // completions came in meanwhile (a full ring was reaped): the node is queued again
+  }
   return state.finished ? state.waiter : std::coroutine_handle<>{};
 }
 
 void start_accept_each(accept_each_state& state, int listener) {
+  // From the start, should the same awaitable be awaited again.
+  state.accepted.clear();
+  state.queued = false;
+  state.finished = false;
+  state.cancelling = false;
+  state.handler_failure = nullptr;
   state.name = "pulse::net::accept_each";
   state.complete = &accept_each_completion;
   state.drain = &accept_each_drain;

@@ -126,10 +126,10 @@ void io_ring::prepare(io_operation& op, const io_request& request) {
                             static_cast<socklen_t>(request.length));
       break;
     case io_opcode::recv:
-      io_uring_prep_recv(sqe, request.fd, address, request.length, static_cast<int>(request.flags));
+      io_uring_prep_recv(sqe, request.fd, address, length32, static_cast<int>(request.flags));
       break;
     case io_opcode::send:
-      io_uring_prep_send(sqe, request.fd, request.address, request.length, static_cast<int>(request.flags));
+      io_uring_prep_send(sqe, request.fd, request.address, length32, static_cast<int>(request.flags));
       break;
     case io_opcode::shutdown:
       io_uring_prep_shutdown(sqe, request.fd, static_cast<int>(request.flags));
@@ -200,7 +200,8 @@ void io_ring::reap() noexcept {
 
 void io_ring::dispatch(const io_uring_cqe& cqe) noexcept {
   const std::uint64_t tag = io_uring_cqe_get_data64(&cqe);
-  if (tag == ignored_tag) {
+  // LIBURING_UDATA_TIMEOUT: the timeout liburing adds to a timed wait on kernels without EXT_ARG.
+  if (tag == ignored_tag || tag == LIBURING_UDATA_TIMEOUT) {
     return;
   }
   if (tag == wake_tag) {
@@ -228,6 +229,9 @@ void io_ring::arm_wake_read() noexcept {
 
 void io_ring::sleep(std::int64_t timeout_ns) noexcept {
   arm_wake_read();
+  if (!m_ready.empty()) {
+    return;  // arming had to make room, and reaped completions meanwhile: nothing to wait for
+  }
   m_submit_calls.add();
   io_uring_cqe* cqe = nullptr;
   if (timeout_ns > 0) {

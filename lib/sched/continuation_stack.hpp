@@ -73,7 +73,8 @@ public:
   //  - a frame whose continuation a thief took: those entries were all promoted (a stolen entry
   //    was promoted, so is everything older) and taken, so cutting back forgets nothing live;
   //  - a frame suspended on I/O: its entries may still be latent. The worker promotes them all
-  //    before it cuts (worker::end_strand), so they are runnable at once, from its deque.
+  //    before it cuts (worker::end_strand), so they are runnable at once, from its deque; or, for a
+  //    strand nested in a wait, hands them to the injection queue (worker::end_nested_strand).
   struct strand_mark {
     std::uint32_t base;
     std::uint64_t id;
@@ -104,6 +105,14 @@ public:
     }
     m_stack.strand_base = outer.base;
     m_stack.strand = outer.id;
+  }
+  // The newest entry, which must be promoted and the newest of those: forgotten (the caller has
+  // taken it back from the deque). Returns it.
+  latent_entry take_newest_promoted() noexcept {
+    const std::uint32_t newest = size() - 1;
+    m_stack.size.store(newest, std::memory_order_relaxed);
+    m_stack.promoted.store(newest, std::memory_order_relaxed);
+    return m_stack.entries[newest];
   }
   // The newest entry, taken off the stack (it must be latent).
   work_item take_newest() noexcept {
