@@ -10,7 +10,8 @@
 // overflow) loses none; a task resumed by I/O nested in a pcall's wait, whose forks leave work
 // behind, does not disturb the waiting frames (a hang before the fix); the I/O counters in stats; runtime_options::io and io_ring_entries are
 // validated, and io_support::disabled makes I/O a clear error while tasks still run; a trace shows
-// the batches of tasks that completions resumed.
+// the batches of tasks that completions resumed; an operation prepared just before a long
+// computation on the same worker is submitted before it.
 #include <pulse/pulse.hpp>
 
 #include "fib.hpp"
@@ -31,6 +32,7 @@
 #include <string>
 #include <system_error>
 #include <thread>
+#include <tuple>
 #include <unistd.h>
 #include <vector>
 
@@ -432,4 +434,38 @@ TEST_CASE("a task resumed by I/O inside a pcall's wait leaves the waiting frames
     }
   }
   CHECK(leftovers_run.load() == 6);
+}
+
+TEST_CASE("an operation prepared before a long computation goes to the kernel without waiting for it", "[submit]") {
+  // fork(write, compute) on one worker: the write's task suspends, and the computation (which
+  // never forks, so never polls) runs next on the same worker. The write must be submitted first:
+  // a thread reading the pipe's other end sees the byte while the computation still runs.
+  pulse::runtime rt({.workers = 1});
+  int ends[2];
+  REQUIRE(::pipe2(ends, O_CLOEXEC) == 0);
+  std::atomic<bool> byte_arrived{false};
+  std::thread reader([&] {
+    char byte = 0;
+    if (::read(ends[0], &byte, 1) == 1) {
+      byte_arrived.store(true, std::memory_order_release);
+    }
+  });
+  auto writer = [&]() -> pulse::task<bool> {
+    const std::array<std::byte, 1> byte{std::byte{'x'}};
+    co_return co_await pulse::io::write(ends[1], byte, pulse::io::current_position) == 1;
+  };
+  auto compute = [&]() -> pulse::task<bool> {
+    const auto give_up = std::chrono::steady_clock::now() + 10s;
+    while (!byte_arrived.load(std::memory_order_acquire) && std::chrono::steady_clock::now() < give_up) {
+    }
+    co_return byte_arrived.load(std::memory_order_acquire);
+  };
+  const auto [written, seen_while_computing] = pulse::sync_wait(rt, [&]() -> pulse::task<std::tuple<bool, bool>> {
+    co_return co_await pulse::fork(writer(), compute());
+  }());
+  reader.join();
+  CHECK(written);
+  CHECK(seen_while_computing);
+  ::close(ends[0]);
+  ::close(ends[1]);
 }

@@ -28,6 +28,7 @@ constexpr int max_pause_shift = 7;
 constexpr std::int64_t park_heartbeats = 10;
 
 // Polls aim at one per eighth of the heartbeat interval; the countdown between them adapts.
+constexpr std::int64_t polls_per_interval = 8;
 constexpr std::uint32_t most_publishes_between_polls = 1U << 16;
 
 // The adaptive mode keeps promotion cost near 1% of the interval, within [base / 4, base * 16].
@@ -148,7 +149,7 @@ bool worker::promote_oldest() noexcept {
 void worker::poll() noexcept {
   const std::int64_t now = monotonic_ns();
   const std::int64_t since = now - m_last_poll_ns;
-  const std::int64_t target = m_interval_ns / 8;
+  const std::int64_t target = m_interval_ns / polls_per_interval;
   if (since < target / 2 && m_poll_every < most_publishes_between_polls) {
     m_poll_every *= 2;
   } else if (since > target * 2 && m_poll_every > 1) {
@@ -231,7 +232,7 @@ loop_poll worker::poll_for_loop() noexcept {
   const std::int64_t now = monotonic_ns();
   // Iterations cost anything from a nanosecond up: aim at a poll per eighth of an interval.
   const std::int64_t since = now - m_last_poll_ns;
-  const std::int64_t target = m_interval_ns / 8;
+  const std::int64_t target = m_interval_ns / polls_per_interval;
   if (since < target / 2 && m_loop_budget < (1U << 24)) {
     m_loop_budget *= 2;
   } else if (since > target * 2 && m_loop_budget > 1) {
@@ -455,7 +456,12 @@ void worker::service_ring() noexcept {
     // Alone with nothing to run, the worker is about to sleep in its ring, and that sleep submits:
     // one system call per wait instead of two (a server's request costs two, not three).
     const bool sleep_submits = nothing_local && m_owner.worker_count() == 1 && m_owner.injection().looks_empty();
-    if (waiting >= submit_batch || (nothing_local && !sleep_submits)) {
+    // With local work to run, the entries wait to go with more, but not past a poll period: the
+    // next item may compute for long without forking (and so without polling), and an operation
+    // prepared just before it (fork(read(), compute())) would wait for it to end.
+    const bool waited_enough =
+        !nothing_local && monotonic_ns() - ring.last_submit_ns() >= m_interval_ns / polls_per_interval;
+    if (waiting >= submit_batch || (nothing_local && !sleep_submits) || waited_enough) {
       ring.submit();
     }
   }

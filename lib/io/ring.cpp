@@ -1,6 +1,7 @@
 #include "io/ring.hpp"
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <limits>
 #include <sys/eventfd.h>
@@ -32,6 +33,10 @@ constexpr ring_setup setups[] = {
 };
 
 constexpr unsigned completion_queue_factor = 4;
+
+std::int64_t now_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
 
 }  // namespace
 
@@ -162,6 +167,7 @@ void io_ring::submit() noexcept {
     return;
   }
   m_submit_calls.add();
+  m_last_submit_ns = now_ns();
   // EINTR, EAGAIN, EBUSY: nothing taken this time; the entries stay queued for the next call.
   // With SUBMIT_ALL (or per-entry errors posted as CQEs) no entry is lost to another error.
   io_uring_submit(&m_ring);
@@ -233,6 +239,7 @@ void io_ring::sleep(std::int64_t timeout_ns) noexcept {
     return;  // arming had to make room, and reaped completions meanwhile: nothing to wait for
   }
   m_submit_calls.add();
+  m_last_submit_ns = now_ns();
   io_uring_cqe* cqe = nullptr;
   if (timeout_ns > 0) {
     __kernel_timespec timeout{timeout_ns / 1'000'000'000, timeout_ns % 1'000'000'000};

@@ -78,6 +78,8 @@ public:
   std::uint64_t prepared() const noexcept { return m_prepared.read(); }
   std::uint64_t completed() const noexcept { return m_completed.read(); }
   std::uint64_t submit_calls() const noexcept { return m_submit_calls.read(); }
+  // When entries last went to the kernel (steady clock, nanoseconds; 0: never).
+  std::int64_t last_submit_ns() const noexcept { return m_last_submit_ns; }
 
   // Sends every prepared entry to the kernel.
   void submit() noexcept;
@@ -109,6 +111,7 @@ private:
   int m_wake_fd = -1;
   std::uint64_t m_wake_buffer = 0;
   bool m_wake_armed = false;
+  std::int64_t m_last_submit_ns = 0;
   io_ready_list m_ready;
   owner_counter m_prepared;
   owner_counter m_completed;
