@@ -580,9 +580,12 @@ bool worker::steal(work_item& next) noexcept {
 }
 
 bool worker::search(work_item& next, trace_source& source) noexcept {
-  // Alone, there is nobody to steal from and nobody to ask for work: one look, then park. Spinning
-  // would only take the CPU from whoever is about to send us work (a client on the same core).
-  const int rounds = m_owner.worker_count() > 1 ? search_rounds : 1;
+  // Alone, there is nobody to steal from; new work can only come from outside (spinning on the
+  // injection queue catches the next sync_wait's root without a wake-up) or from the ring, which
+  // wakes us anyway. With operations in flight, the ring is the likely source, and spinning would
+  // only take the CPU from whoever feeds it (a client on the same core): one look, then park.
+  const bool alone_waiting_for_io = m_owner.worker_count() == 1 && m_ring != nullptr && m_ring->in_flight() != 0;
+  const int rounds = alone_waiting_for_io ? 1 : search_rounds;
   for (int round = 0; round < rounds; ++round) {
     if (m_ring != nullptr) {
       if (m_ring->completions_pending()) {
