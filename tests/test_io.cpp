@@ -14,6 +14,7 @@
 // computation on the same worker is submitted before it.
 #include <pulse/pulse.hpp>
 
+#include "expect_system_error.hpp"
 #include "fib.hpp"
 
 #include <catch2/catch.hpp>
@@ -37,6 +38,8 @@
 #include <vector>
 
 namespace {
+
+using pulse_test::expect_system_error;
 
 using namespace std::chrono_literals;
 
@@ -67,18 +70,6 @@ std::vector<std::byte> pattern(std::size_t size, unsigned seed) {
     bytes[i] = static_cast<std::byte>((i * 131 + seed * 7) & 0xff);
   }
   return bytes;
-}
-
-// Whether `code` of a system_error thrown by `work` is `expected` and its message names `operation`.
-template <typename Work>
-void check_system_error(Work&& work, int expected, const std::string& operation) {
-  try {
-    work();
-    FAIL("no exception");
-  } catch (const std::system_error& e) {
-    CHECK(e.code().value() == expected);
-    CHECK(std::string(e.what()).find(operation) != std::string::npos);
-  }
 }
 
 pulse::runtime_options one_worker() { return {.workers = 1}; }
@@ -160,20 +151,20 @@ TEST_CASE("openat, write, fsync, fdatasync, statx and close on a new file", "[fi
 TEST_CASE("kernel errors are system_errors with the errno, naming the operation", "[file][errors]") {
   pulse::runtime rt(one_worker());
   std::vector<std::byte> buffer(16);
-  check_system_error([&] { pulse::sync_wait(rt, [&]() -> pulse::task<void> { co_await pulse::io::read(-1, buffer, 0); }()); },
+  expect_system_error([&] { pulse::sync_wait(rt, [&]() -> pulse::task<void> { co_await pulse::io::read(-1, buffer, 0); }()); },
                      EBADF, "pulse::io::read");
-  check_system_error([&] { pulse::sync_wait(rt, [&]() -> pulse::task<void> { co_await pulse::io::write(-1, buffer, 0); }()); },
+  expect_system_error([&] { pulse::sync_wait(rt, [&]() -> pulse::task<void> { co_await pulse::io::write(-1, buffer, 0); }()); },
                      EBADF, "pulse::io::write");
-  check_system_error([&] { pulse::sync_wait(rt, [&]() -> pulse::task<void> { co_await pulse::io::fsync(-1); }()); }, EBADF,
+  expect_system_error([&] { pulse::sync_wait(rt, [&]() -> pulse::task<void> { co_await pulse::io::fsync(-1); }()); }, EBADF,
                      "pulse::io::fsync");
-  check_system_error(
+  expect_system_error(
       [&] {
         pulse::sync_wait(rt, [&]() -> pulse::task<int> {
           co_return co_await pulse::io::openat(AT_FDCWD, "/nonexistent/pulse/file", O_RDONLY);
         }());
       },
       ENOENT, "pulse::io::openat");
-  check_system_error([&] { pulse::sync_wait(rt, [&]() -> pulse::task<void> { co_await pulse::io::close(-1); }()); }, EBADF,
+  expect_system_error([&] { pulse::sync_wait(rt, [&]() -> pulse::task<void> { co_await pulse::io::close(-1); }()); }, EBADF,
                      "pulse::io::close");
   // And the runtime still works afterwards.
   CHECK(pulse::sync_wait(rt, pulse_test::fib_fork(15)) == 610);
@@ -228,7 +219,7 @@ TEST_CASE("a linked timeout cancels an operation that takes too long, and leaves
   REQUIRE(::pipe2(ends, O_CLOEXEC) == 0);
   std::vector<std::byte> buffer(8);
   const auto started = std::chrono::steady_clock::now();
-  check_system_error(
+  expect_system_error(
       [&] {
         pulse::sync_wait(rt, [&]() -> pulse::task<void> {
           co_await pulse::io::read(ends[0], buffer, pulse::io::current_position).with_timeout(10ms);
@@ -349,7 +340,7 @@ TEST_CASE("runtime_options::io and io_ring_entries", "[options][errors]") {
   CHECK_THROWS_WITH(pulse::runtime({.io = static_cast<pulse::io_support>(7)}), Catch::Contains("runtime_options::io"));
 
   pulse::runtime disabled({.workers = 2, .io = pulse::io_support::disabled});
-  check_system_error([&] { pulse::sync_wait(disabled, []() -> pulse::task<void> { co_await pulse::io::nop(); }()); },
+  expect_system_error([&] { pulse::sync_wait(disabled, []() -> pulse::task<void> { co_await pulse::io::nop(); }()); },
                      ENOTSUP, "disabled");
   CHECK(pulse::sync_wait(disabled, pulse_test::fib_fork(18)) == 2584);  // tasks still run
   CHECK(disabled.stats().io_operations == 0);

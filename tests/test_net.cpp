@@ -7,6 +7,8 @@
 // handler threw; an echo round trip with the server and clients on different workers.
 #include <pulse/pulse.hpp>
 
+#include "expect_system_error.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
@@ -21,26 +23,17 @@
 #include <string>
 #include <sys/socket.h>
 #include <system_error>
+#include <tuple>
 #include <unistd.h>
 #include <vector>
 
 namespace {
 
+using pulse_test::expect_system_error;
+
 using namespace std::chrono_literals;
 
 std::span<const std::byte> bytes_of(const std::string& text) { return std::as_bytes(std::span(text)); }
-
-// Runs `work`, expecting a std::system_error with errno `expected` whose message names `operation`.
-template <typename Work>
-void check_system_error(Work&& work, int expected, const std::string& operation) {
-  try {
-    work();
-    FAIL("no exception");
-  } catch (const std::system_error& e) {
-    CHECK(e.code().value() == expected);
-    CHECK(std::string(e.what()).find(operation) != std::string::npos);
-  }
-}
 
 // A listener on a port the kernel picks, closed with the object.
 struct listener {
@@ -48,6 +41,13 @@ struct listener {
   std::uint16_t port = pulse::net::local_port(fd);
   ~listener() { ::close(fd); }
 };
+
+pulse::task<int> accept_one(int listener_fd) { co_return co_await pulse::net::accept(listener_fd); }
+
+// Both ends of a new loopback connection to `server`: the client's descriptor, then the accepted one.
+pulse::task<std::tuple<int, int>> connected_pair(const listener& server) {
+  co_return co_await pulse::fork(pulse::net::connect_tcp("127.0.0.1", server.port), accept_one(server.fd));
+}
 
 // Receives exactly `size` bytes (or fewer if the peer shuts down first).
 pulse::task<std::string> recv_exactly(int fd, std::size_t size) {
@@ -105,8 +105,7 @@ TEST_CASE("connect_tcp, listen_tcp and local_port", "[socket]") {
   listener server;
   CHECK(server.port != 0);
   pulse::sync_wait(rt, [&]() -> pulse::task<void> {
-    auto [client, accepted] = co_await pulse::fork(pulse::net::connect_tcp("127.0.0.1", server.port),
-                                                   [&]() -> pulse::task<int> { co_return co_await pulse::net::accept(server.fd); }());
+    auto [client, accepted] = co_await connected_pair(server);
     CHECK(client >= 0);
     CHECK(accepted >= 0);
     co_await pulse::net::send_all(client, bytes_of("ping"));
@@ -118,7 +117,7 @@ TEST_CASE("connect_tcp, listen_tcp and local_port", "[socket]") {
   CHECK_THROWS_AS(pulse::net::listen_tcp(0, "not an address"), std::invalid_argument);
   CHECK_THROWS_WITH(pulse::net::listen_tcp(0, "not an address"), Catch::Contains("not an IPv4 or IPv6 address"));
   // The port is taken (no SO_REUSEPORT): EADDRINUSE, naming the call.
-  check_system_error([&] { pulse::net::listen_tcp(server.port, "127.0.0.1"); }, EADDRINUSE, "pulse::net::listen_tcp");
+  expect_system_error([&] { pulse::net::listen_tcp(server.port, "127.0.0.1"); }, EADDRINUSE, "pulse::net::listen_tcp");
   const int v6 = pulse::net::listen_tcp(0, "::1");
   CHECK(pulse::net::local_port(v6) != 0);
   ::close(v6);
@@ -132,24 +131,22 @@ TEST_CASE("socket errors: ECONNREFUSED, EBADF, a peer reset, EPIPE and a recv ti
     listener gone;
     closed_port = gone.port;
   }
-  check_system_error([&] { pulse::sync_wait(rt, pulse::net::connect_tcp("127.0.0.1", closed_port)); }, ECONNREFUSED,
+  expect_system_error([&] { pulse::sync_wait(rt, pulse::net::connect_tcp("127.0.0.1", closed_port)); }, ECONNREFUSED,
                      "pulse::net::connect");
   std::array<std::byte, 16> buffer{};
-  check_system_error([&] { pulse::sync_wait(rt, [&]() -> pulse::task<void> { co_await pulse::net::recv(-1, buffer); }()); },
+  expect_system_error([&] { pulse::sync_wait(rt, [&]() -> pulse::task<void> { co_await pulse::net::recv(-1, buffer); }()); },
                      EBADF, "pulse::net::recv");
-  check_system_error([&] { pulse::sync_wait(rt, [&]() -> pulse::task<void> { co_await pulse::net::send(-1, buffer); }()); },
+  expect_system_error([&] { pulse::sync_wait(rt, [&]() -> pulse::task<void> { co_await pulse::net::send(-1, buffer); }()); },
                      EBADF, "pulse::net::send");
-  check_system_error([&] { pulse::sync_wait(rt, [&]() -> pulse::task<void> { co_await pulse::net::accept(-1); }()); }, EBADF,
+  expect_system_error([&] { pulse::sync_wait(rt, [&]() -> pulse::task<void> { co_await pulse::net::accept(-1); }()); }, EBADF,
                      "pulse::net::accept");
 
   listener server;
   // A peer that resets (SO_LINGER 0, then close) while we wait in recv: ECONNRESET.
-  check_system_error(
+  expect_system_error(
       [&] {
         pulse::sync_wait(rt, [&]() -> pulse::task<void> {
-          auto [client, accepted] = co_await pulse::fork(
-              pulse::net::connect_tcp("127.0.0.1", server.port),
-              [&]() -> pulse::task<int> { co_return co_await pulse::net::accept(server.fd); }());
+          auto [client, accepted] = co_await connected_pair(server);
           const linger abort_on_close{1, 0};
           ::setsockopt(accepted, SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof(abort_on_close));
           ::close(accepted);
@@ -165,8 +162,7 @@ TEST_CASE("socket errors: ECONNREFUSED, EBADF, a peer reset, EPIPE and a recv ti
       ECONNRESET, "pulse::net::recv");
   // Sending to a peer that is gone: EPIPE (or ECONNRESET), and no SIGPIPE kills the test.
   pulse::sync_wait(rt, [&]() -> pulse::task<void> {
-    auto [client, accepted] = co_await pulse::fork(pulse::net::connect_tcp("127.0.0.1", server.port),
-                                                   [&]() -> pulse::task<int> { co_return co_await pulse::net::accept(server.fd); }());
+    auto [client, accepted] = co_await connected_pair(server);
     ::close(accepted);
     int error = 0;
     const std::vector<std::byte> chunk(1 << 16);
@@ -181,12 +177,10 @@ TEST_CASE("socket errors: ECONNREFUSED, EBADF, a peer reset, EPIPE and a recv ti
     ::close(client);
   }());
   // A recv with nothing coming, given a timeout.
-  check_system_error(
+  expect_system_error(
       [&] {
         pulse::sync_wait(rt, [&]() -> pulse::task<void> {
-          auto [client, accepted] = co_await pulse::fork(
-              pulse::net::connect_tcp("127.0.0.1", server.port),
-              [&]() -> pulse::task<int> { co_return co_await pulse::net::accept(server.fd); }());
+          auto [client, accepted] = co_await connected_pair(server);
           struct closer {
             int a, b;
             ~closer() {
@@ -207,8 +201,7 @@ TEST_CASE("10k sequential accepts", "[socket][accept]") {
   const int accepted = pulse::sync_wait(rt, [&]() -> pulse::task<int> {
     int count = 0;
     for (int i = 0; i < connections; ++i) {
-      auto [client, peer] = co_await pulse::fork(pulse::net::connect_tcp("127.0.0.1", server.port),
-                                                 [&]() -> pulse::task<int> { co_return co_await pulse::net::accept(server.fd); }());
+      auto [client, peer] = co_await connected_pair(server);
       count += peer >= 0 ? 1 : 0;
       co_await pulse::io::close(client);
       co_await pulse::io::close(peer);

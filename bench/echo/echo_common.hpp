@@ -168,4 +168,15 @@ inline int stop_signal_fd(const char* program) {
   return fd;
 }
 
+// main() of a baseline server: `--port N`, then Server(program, port).run() until a signal stops it.
+template <typename Server>
+int serve_from_command_line(int argc, char** argv) {
+  arguments args(argc, argv, "--port N");
+  const int port = static_cast<int>(args.get("port", 1, 65535));
+  args.check_all_used();
+  Server server(args.program(), port);
+  server.run();
+  return 0;
+}
+
 }  // namespace pulse_bench::echo

@@ -220,11 +220,4 @@ class server {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  echo::arguments args(argc, argv, "--port N");
-  const int port = static_cast<int>(args.get("port", 1, 65535));
-  args.check_all_used();
-  server s(args.program(), port);
-  s.run();
-  return 0;
-}
+int main(int argc, char** argv) { return echo::serve_from_command_line<server>(argc, argv); }

@@ -592,7 +592,7 @@ bool worker::search(work_item& next, trace_source& source) noexcept {
         m_ring->reap();
       }
       if (!m_ring->ready().empty()) {
-        source = trace_source::io_completion;  // the caller resumes it from the ready list
+        next = work_item{};  // none: the caller resumes the ready list instead
         return true;
       }
     }
@@ -679,7 +679,7 @@ void worker::run() noexcept {
     if (search(next, source)) {
       idle.found_work();
       end_idle(idle_since);
-      if (source == trace_source::io_completion) {
+      if (!next) {
         run_ready_from_loop();
       } else {
         run_from_loop(next, source);

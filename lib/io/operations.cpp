@@ -16,13 +16,9 @@
 namespace pulse::detail {
 namespace {
 
-io_ring& ring_for(const io_operation& op) {
-  worker* const self = current_worker();
+[[noreturn]] void throw_no_ring(const io_operation& op, const worker* self) {
   if (self == nullptr) {
     throw std::logic_error(fmt::format("{}: awaited outside a pulse worker; I/O runs inside tasks on a runtime", op.name));
-  }
-  if (io_ring* const ring = self->ring()) {
-    return *ring;
   }
   const int error = self->ring_error();
   if (error == 0) {
@@ -36,11 +32,13 @@ io_ring& ring_for(const io_operation& op) {
 }  // namespace
 
 void submit_io(io_operation& op, const io_request& request) {
-  io_ring& ring = ring_for(op);
-  op.ring_owner = current_worker()->index();
-  op.result = 0;
-  op.cqe_flags = 0;
-  ring.prepare(op, request);
+  worker* const self = current_worker();
+  io_ring* const ring = self != nullptr ? self->ring() : nullptr;
+  if (ring == nullptr) [[unlikely]] {
+    throw_no_ring(op, self);
+  }
+  op.ring_owner = self->index();
+  ring->prepare(op, request);
 }
 
 io_ready_node* complete_once(io_operation& op, std::int32_t result, std::uint32_t cqe_flags) noexcept {
@@ -134,6 +132,7 @@ void start_accept_each(accept_each_state& state, int listener) {
   state.finished = false;
   state.cancelling = false;
   state.handler_failure = nullptr;
+  state.result = 0;
   state.name = "pulse::net::accept_each";
   state.complete = &accept_each_completion;
   state.drain = &accept_each_drain;

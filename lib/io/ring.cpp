@@ -21,15 +21,10 @@ constexpr std::uint64_t wake_tag = 1;
 // The setups to try, best first. DEFER_TASKRUN (6.1) needs SINGLE_ISSUER (6.0); COOP_TASKRUN (5.19)
 // at least avoids interrupting the worker; plain works since 5.1. TASKRUN_FLAG makes the kernel flag
 // pending completion work in the shared ring, so a busy worker knows when reaping needs a system call.
-struct ring_setup {
-  unsigned flags;
-  const char* name;
-};
-constexpr ring_setup setups[] = {
-    {IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SUBMIT_ALL,
-     "single issuer, deferred task run"},
-    {IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SUBMIT_ALL, "cooperative task run"},
-    {0, "plain"},
+constexpr unsigned setups[] = {
+    IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SUBMIT_ALL,
+    IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SUBMIT_ALL,
+    0,
 };
 
 constexpr unsigned completion_queue_factor = 4;
@@ -42,13 +37,12 @@ std::int64_t now_ns() noexcept {
 
 io_ring::io_ring(unsigned entries) {
   int error = EINVAL;
-  for (const ring_setup& setup : setups) {
+  for (const unsigned flags : setups) {
     io_uring_params params{};
-    params.flags = setup.flags | IORING_SETUP_CQSIZE;
+    params.flags = flags | IORING_SETUP_CQSIZE;
     params.cq_entries = entries * completion_queue_factor;
     error = -io_uring_queue_init_params(entries, &m_ring, &params);
     if (error == 0) {
-      m_setup_name = setup.name;
       break;
     }
     if (error != EINVAL) {
@@ -254,16 +248,6 @@ void io_ring::wake(int wake_fd) noexcept {
   // EAGAIN only if the count would overflow, which means wake-ups are pending anyway.
   const std::uint64_t one = 1;
   [[maybe_unused]] const ssize_t written = ::write(wake_fd, &one, sizeof(one));
-}
-
-int probe_io_uring() noexcept {
-  io_uring ring{};
-  const int result = io_uring_queue_init(2, &ring, 0);
-  if (result < 0) {
-    return -result;
-  }
-  io_uring_queue_exit(&ring);
-  return 0;
 }
 
 }  // namespace pulse::detail

@@ -97,17 +97,12 @@ public:
   int wake_fd() const noexcept { return m_wake_fd; }
   static void wake(int wake_fd) noexcept;
 
-  // The flags the ring was set up with, for tests and statistics: "single issuer, deferred task
-  // run", "cooperative task run" or "plain".
-  const char* setup_name() const noexcept { return m_setup_name; }
-
 private:
   io_uring_sqe* next_sqe(unsigned needed) noexcept;
   void dispatch(const io_uring_cqe& cqe) noexcept;
   void arm_wake_read() noexcept;
 
   io_uring m_ring{};
-  const char* m_setup_name = "plain";
   int m_wake_fd = -1;
   std::uint64_t m_wake_buffer = 0;
   bool m_wake_armed = false;
@@ -117,9 +112,5 @@ private:
   owner_counter m_completed;
   owner_counter m_submit_calls;
 };
-
-// Whether the calling thread could create a ring: 0, or io_uring_setup's errno (for a clear error
-// when the runtime starts, and for tests to skip).
-int probe_io_uring() noexcept;
 
 }  // namespace pulse::detail

@@ -37,8 +37,6 @@ const char* source_of(std::uint32_t arg) noexcept {
       return "injection queue";
     case trace_source::stolen:
       return "stolen";
-    case trace_source::io_completion:
-      return "I/O completion";
   }
   return "?";
 }

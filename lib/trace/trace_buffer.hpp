@@ -36,7 +36,7 @@ enum class trace_kind : std::uint8_t {
   io_completions,  // span: tasks resumed by I/O completions, one after the other; arg: how many
 };
 
-enum class trace_source : std::uint32_t { own_deque, injection, stolen, io_completion };
+enum class trace_source : std::uint32_t { own_deque, injection, stolen };
 
 struct trace_event {
   std::int64_t start_ns;
