@@ -58,13 +58,13 @@ struct fork_all_result<T&> {
 template <typename T>
 using fork_all_result_t = typename fork_all_result<T>::type;
 
+// The result of a child that returned (the join checked for failures first).
 template <typename T>
-fork_result_t<T> take_fork_result(task<T>& child) {
+fork_result_t<T> take_fork_value(task_promise<T>& child) {
   if constexpr (std::is_void_v<T>) {
-    child.handle().promise().take_result();
     return {};
   } else {
-    return child.handle().promise().take_result();
+    return child.take_value();
   }
 }
 
@@ -80,18 +80,9 @@ void check_forkable(const task<T>& child, std::size_t position, const char* oper
   }
 }
 
-template <typename T>
-void link_child(task<T>& child, fork_join& join, std::uint32_t index, std::coroutine_handle<> parent,
-                std::coroutine_handle<>& slot) noexcept {
-  const auto handle = child.handle();
-  handle.promise().link_to_fork(join, index, parent);
-  slot = handle;
-}
-
 // Rethrows the failure of the lowest-numbered child that failed, if any.
-template <typename T>
-bool rethrow_failure(const task<T>& child) {
-  if (const std::exception_ptr* failure = child.handle().promise().failure()) {
+inline bool rethrow_failure(const task_promise_base& child) {
+  if (const std::exception_ptr* failure = child.failure()) {
     std::rethrow_exception(*failure);
   }
   return false;
@@ -104,13 +95,22 @@ class [[nodiscard("co_await the fork: on its own it runs nothing")]] fork_awaita
   static_assert(sizeof...(T) >= 1, "pulse::fork needs at least one task");
 
 public:
-  explicit fork_awaitable(task<T>&&... children) : m_children(std::move(children)...) {
+  // Takes the coroutines out of the tasks once all of them are known to be forkable; the fork
+  // owns them from then on. Only the bare handles are kept, in one array: the join reads them by
+  // index, and the frame holding the awaitable stays small.
+  explicit fork_awaitable(task<T>&&... children) {
     std::size_t position = 0;
-    std::apply([&](const auto&... child) { (detail::check_forkable(child, position++, "pulse::fork"), ...); },
-               m_children);
+    (detail::check_forkable(children, position++, "pulse::fork"), ...);
+    position = 0;
+    ((m_handles[position++] = detail::task_access::release(children)), ...);
   }
   fork_awaitable(const fork_awaitable&) = delete;
   fork_awaitable& operator=(const fork_awaitable&) = delete;
+  ~fork_awaitable() {
+    for (const std::coroutine_handle<> child : m_handles) {
+      child.destroy();
+    }
+  }
 
   bool await_ready() const noexcept { return false; }
 
@@ -121,19 +121,32 @@ public:
     return detail::transfer_to(detail::fork_start(m_join, parent));
   }
 
-  std::tuple<detail::fork_result_t<T>...> await_resume() {
-    std::apply([](const auto&... child) { (detail::rethrow_failure(child) || ...); }, m_children);
-    return std::apply([](auto&... child) { return std::tuple<detail::fork_result_t<T>...>{detail::take_fork_result(child)...}; },
-                      m_children);
-  }
+  std::tuple<detail::fork_result_t<T>...> await_resume() { return results(std::index_sequence_for<T...>{}); }
 
 private:
-  template <std::size_t... I>
-  void link(std::coroutine_handle<> parent, std::index_sequence<I...>) noexcept {
-    (detail::link_child(std::get<I>(m_children), m_join, static_cast<std::uint32_t>(I), parent, m_handles[I]), ...);
+  template <std::size_t I>
+  using promise_at = detail::task_promise<std::tuple_element_t<I, std::tuple<T...>>>;
+
+  template <std::size_t I>
+  promise_at<I>& promise() const noexcept {
+    return std::coroutine_handle<promise_at<I>>::from_address(m_handles[I].address()).promise();
   }
 
-  std::tuple<task<T>...> m_children;
+  template <std::size_t... I>
+  void link(std::coroutine_handle<> parent, std::index_sequence<I...>) noexcept {
+    (promise<I>().link_to_fork(m_join, static_cast<std::uint32_t>(I), parent), ...);
+  }
+
+  // Braced initialisation takes the results in order, after the lowest-numbered failure (if any)
+  // was rethrown.
+  template <std::size_t... I>
+  std::tuple<detail::fork_result_t<T>...> results(std::index_sequence<I...>) {
+    if (detail::any_child_failed(m_join)) [[unlikely]] {
+      (detail::rethrow_failure(promise<I>()) || ...);
+    }
+    return std::tuple<detail::fork_result_t<T>...>{detail::take_fork_value(promise<I>())...};
+  }
+
   std::array<std::coroutine_handle<>, sizeof...(T)> m_handles{};
   detail::fork_join m_join;
 };
@@ -160,7 +173,9 @@ public:
 
   std::coroutine_handle<> await_suspend(std::coroutine_handle<> parent) noexcept {
     for (std::size_t i = 0; i < m_children.size(); ++i) {
-      detail::link_child(m_children[i], m_join, static_cast<std::uint32_t>(i), parent, m_handles[i]);
+      const auto child = m_children[i].handle();
+      child.promise().link_to_fork(m_join, static_cast<std::uint32_t>(i), parent);
+      m_handles[i] = child;
     }
     m_join.children = m_handles.data();
     m_join.count = static_cast<std::uint32_t>(m_children.size());
@@ -168,13 +183,15 @@ public:
   }
 
   std::vector<detail::fork_all_result_t<T>> await_resume() {
-    for (const task<T>& child : m_children) {
-      detail::rethrow_failure(child);
+    if (detail::any_child_failed(m_join)) [[unlikely]] {
+      for (const task<T>& child : m_children) {
+        detail::rethrow_failure(child.handle().promise());
+      }
     }
     std::vector<detail::fork_all_result_t<T>> results;
     results.reserve(m_children.size());
     for (task<T>& child : m_children) {
-      results.push_back(detail::take_fork_result(child));
+      results.push_back(detail::take_fork_value(child.handle().promise()));
     }
     return results;
   }

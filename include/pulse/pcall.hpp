@@ -46,7 +46,7 @@ public:
   }
 
   template <typename F>
-  void capture(F& fn) noexcept {
+  [[gnu::always_inline]] void capture(F& fn) noexcept {
     try {
       if constexpr (std::is_void_v<R>) {
         std::invoke(fn);
@@ -97,7 +97,7 @@ public:
   explicit call_job(F& fn) noexcept : stack_job(&run), m_fn(fn) {}
   call_outcome<call_result_t<F>> outcome;
 
-  void run_inline() noexcept { outcome.capture(m_fn); }
+  [[gnu::always_inline]] void run_inline() noexcept { outcome.capture(m_fn); }
 
 private:
   static void run(stack_job& self) noexcept { static_cast<call_job&>(self).run_inline(); }

@@ -29,13 +29,14 @@ namespace detail {
 
 class fork_join;
 class task_promise_base;
+struct task_access;
 
 // Fork hooks, inline in fork_join.hpp (included at the end). A task started by pulse::fork runs
 // these instead of plain await semantics: on its first resume it publishes the next sibling (so a
 // thief can take "the rest of the fork"), and when it finishes it either takes that sibling back
 // and runs it, or, if a thief took it, arrives at the join.
-inline void fork_child_starting(task_promise_base& child);
-inline std::coroutine_handle<> fork_child_finished(task_promise_base& child) noexcept;
+[[gnu::always_inline]] inline void fork_child_starting(task_promise_base& child);
+[[gnu::always_inline]] inline std::coroutine_handle<> fork_child_finished(task_promise_base& child) noexcept;
 
 class task_promise_base {
 public:
@@ -49,7 +50,7 @@ public:
     void await_suspend(std::coroutine_handle<>) const noexcept {}
     // Runs on the thread that first resumes the task. An exception thrown here (a fork child
     // skipped because a sibling failed) is caught by unhandled_exception like one from the body.
-    void await_resume() const {
+    [[gnu::always_inline]] void await_resume() const {
       if (promise.m_join != nullptr) {
         fork_child_starting(promise);
       }
@@ -60,7 +61,7 @@ public:
   struct final_awaiter {
     bool await_ready() const noexcept { return false; }
     template <typename Promise>
-    std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> self) const noexcept {
+    [[gnu::always_inline]] std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> self) const noexcept {
       task_promise_base& promise = self.promise();
       if (promise.m_join != nullptr) {
         return transfer_to(fork_child_finished(promise));
@@ -137,8 +138,10 @@ public:
 
   T take_result() {
     rethrow_if_failed();
-    return std::move(m_value);
+    return take_value();
   }
+  // For a caller that knows the task returned (fork's join, which tracks failures itself).
+  T take_value() { return std::move(m_value); }
 
 private:
   // A union, not std::optional: T need not be default-constructible and no engaged flag is read on
@@ -156,8 +159,9 @@ public:
   void return_value(T& value) noexcept { m_value = std::addressof(value); }
   T& take_result() {
     rethrow_if_failed();
-    return *m_value;
+    return take_value();
   }
+  T& take_value() const noexcept { return *m_value; }
 
 private:
   T* m_value = nullptr;
@@ -169,6 +173,7 @@ public:
   task<void> get_return_object() noexcept;
   void return_void() const noexcept {}
   void take_result() const { rethrow_if_failed(); }
+  void take_value() const noexcept {}
 };
 
 }  // namespace detail
@@ -229,6 +234,7 @@ public:
 
 private:
   friend promise_type;
+  friend detail::task_access;
   explicit task(std::coroutine_handle<promise_type> handle) noexcept : m_handle(handle) {}
 
   void reset() noexcept {
@@ -241,6 +247,14 @@ private:
 };
 
 namespace detail {
+
+// For pulse's own awaitables that take over a task's coroutine (fork).
+struct task_access {
+  template <typename T>
+  static std::coroutine_handle<task_promise<T>> release(task<T>& owner) noexcept {
+    return std::exchange(owner.m_handle, {});
+  }
+};
 
 template <typename T>
 task<T> task_promise<T>::get_return_object() noexcept {

@@ -6,9 +6,10 @@
 # Everything the release preset configures and builds: toolchain, pulse's own dependencies, and
 # what its tests (Catch2, nlohmann-json to read traces back) and benchmarks (Google Benchmark, oneTBB) link against.
 PULSE_DEMO_PACKAGES="cmake ninja-build pkg-config g++ liburing-dev libhwloc-dev libfmt-dev catch2 nlohmann-json3-dev libbenchmark-dev libtbb-dev"
-# Plus matplotlib for the benchmark report's plots (scripts/bench-report --plots); only scripts/bench
-# needs it, the tables alone need nothing beyond Python's standard library.
-PULSE_BENCH_PACKAGES="$PULSE_DEMO_PACKAGES python3-matplotlib"
+# Plus what the bench preset builds with (clang-19, and libomp for its OpenMP peers) and matplotlib
+# for the benchmark report's plots (scripts/bench-report --plots); the tables alone need nothing
+# beyond Python's standard library.
+PULSE_BENCH_PACKAGES="$PULSE_DEMO_PACKAGES clang-19 libomp-19-dev python3-matplotlib"
 # Plus what only the full test matrix needs: clang-19 with its sanitizer runtimes and lld for the
 # asan/tsan presets, and the extra libraries and tools the test suite uses.
 PULSE_TEST_PACKAGES="$PULSE_DEMO_PACKAGES clang-19 libclang-rt-19-dev lld-19 relacy-dev libseccomp-dev util-linux"

@@ -66,8 +66,12 @@ inline std::coroutine_handle<> fork_start(fork_join& join, std::coroutine_handle
 // Out of line: adds `amount` to the join's arrivals; the parent if that completed the sum.
 std::coroutine_handle<> arrive_at_join(fork_join& join, std::uint32_t amount) noexcept;
 
+// Read by the parent after the join. relaxed: every child's finish, which sets the flag, happens
+// before the parent resumes (same thread, or through the arrivals' acq_rel sum).
+inline bool any_child_failed(const fork_join& join) noexcept { return join.failed.load(std::memory_order_relaxed); }
+
 // Runs as a fork child first resumes, on whichever worker that is.
-inline void fork_child_starting(task_promise_base& child) {
+[[gnu::always_inline]] inline void fork_child_starting(task_promise_base& child) {
   fork_join& join = *child.join();
   latent_stack* const self = this_thread_latent_stack();
   const std::uint64_t strand = self != nullptr ? self->strand : 0;
@@ -97,7 +101,7 @@ inline void fork_child_starting(task_promise_base& child) {
 }
 
 // Runs as a fork child finishes: what to transfer to next.
-inline std::coroutine_handle<> fork_child_finished(task_promise_base& child) noexcept {
+[[gnu::always_inline]] inline std::coroutine_handle<> fork_child_finished(task_promise_base& child) noexcept {
   fork_join& join = *child.join();
   if (child.failure() != nullptr) [[unlikely]] {
     join.failed.store(true, std::memory_order_relaxed);

@@ -2,25 +2,16 @@
 // lock and no atomic read-modify-write when a worker frees a frame it allocated; other threads use
 // a shared fallback pool. The promise types route operator new and delete here.
 //
-// The owner's fast path (a free-list pop or push) is inline here with GCC, reading the worker's
-// free lists through a thread_local: GCC re-reads thread_locals after a coroutine resumes on
-// another thread. clang may cache a thread_local's address across a suspension (llvm #47179), and
-// frame allocation can be inlined into a coroutine body, so with clang every frame goes through the
-// out-of-line functions, which read the thread_local afresh.
+// The owner's fast path (a free-list pop or push) is inline here, reading the worker's free lists
+// through a thread_local in a way that stays right when frame allocation is inlined into a
+// coroutine body that resumes on another thread (worker_thread_local.hpp).
 #pragma once
 
 #include <pulse/detail/owner_counter.hpp>
+#include <pulse/detail/worker_thread_local.hpp>
 
 #include <cstddef>
 #include <cstdint>
-
-#ifndef PULSE_INLINE_FRAME_POOL
-#  if defined(__GNUC__) && !defined(__clang__)
-#    define PULSE_INLINE_FRAME_POOL 1
-#  else
-#    define PULSE_INLINE_FRAME_POOL 0
-#  endif
-#endif
 
 namespace pulse::detail {
 
@@ -59,10 +50,15 @@ void frame_deallocate_any(void* frame, std::size_t bytes) noexcept;
 // The calling worker's free lists; null on threads that are not workers. Set with its pool, by
 // the library whichever compiler built it, so that code built by GCC links with either.
 inline thread_local frame_free_lists* t_frame_free_lists = nullptr;
+#if PULSE_INLINE_THREAD_LOCALS
+inline frame_free_lists* this_thread_frame_free_lists() noexcept {
+  return PULSE_DETAIL_READ_WORKER_THREAD_LOCAL(t_frame_free_lists, "_ZN5pulse6detail18t_frame_free_listsE");
+}
+#endif
 
 inline void* frame_allocate(std::size_t bytes) {
-#if PULSE_INLINE_FRAME_POOL
-  frame_free_lists* const lists = t_frame_free_lists;
+#if PULSE_INLINE_THREAD_LOCALS
+  frame_free_lists* const lists = this_thread_frame_free_lists();
   if (lists != nullptr && bytes <= largest_pooled_frame) [[likely]] {
     const std::size_t size_class = frame_class_of(bytes);
     if (frame_free_block* const block = lists->heads[size_class]) [[likely]] {
@@ -77,8 +73,8 @@ inline void* frame_allocate(std::size_t bytes) {
 
 // `bytes` must be the size given to frame_allocate (the sized operator delete passes it back).
 inline void frame_deallocate(void* frame, std::size_t bytes) noexcept {
-#if PULSE_INLINE_FRAME_POOL
-  frame_free_lists* const lists = t_frame_free_lists;
+#if PULSE_INLINE_THREAD_LOCALS
+  frame_free_lists* const lists = this_thread_frame_free_lists();
   if (bytes <= largest_pooled_frame && lists != nullptr && frame_chunk_of(frame)->lists == lists) [[likely]] {
     auto* const block = static_cast<frame_free_block*>(frame);
     const std::size_t size_class = frame_class_of(bytes);

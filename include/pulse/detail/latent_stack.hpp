@@ -21,22 +21,14 @@
 //    back from the deque), or it ran after and no longer sees the entry.
 // The slow paths set the worker's critical-section flag, and the handler leaves them alone.
 //
-// The thread_local that finds the calling worker's stack is read inline only with GCC, which
-// re-reads thread_locals after a coroutine resumes on another thread; clang may cache a
-// thread_local's address across a suspension (llvm #47179), and pcall can be inlined into a
-// coroutine body, so with clang the lookup is an out-of-line call.
+// The thread_local that finds the calling worker's stack is read inline in a way that stays right
+// when a coroutine resumes on another thread (worker_thread_local.hpp).
 #pragma once
+
+#include <pulse/detail/worker_thread_local.hpp>
 
 #include <atomic>
 #include <cstdint>
-
-#ifndef PULSE_INLINE_THREAD_LOCALS
-#  if defined(__GNUC__) && !defined(__clang__)
-#    define PULSE_INLINE_THREAD_LOCALS 1
-#  else
-#    define PULSE_INLINE_THREAD_LOCALS 0
-#  endif
-#endif
 
 namespace pulse::detail {
 
@@ -80,7 +72,7 @@ inline thread_local latent_stack* t_latent_stack = nullptr;
 latent_stack* this_thread_latent_stack_out_of_line() noexcept;
 inline latent_stack* this_thread_latent_stack() noexcept {
 #if PULSE_INLINE_THREAD_LOCALS
-  return t_latent_stack;
+  return PULSE_DETAIL_READ_WORKER_THREAD_LOCAL(t_latent_stack, "_ZN5pulse6detail14t_latent_stackE");
 #else
   return this_thread_latent_stack_out_of_line();
 #endif
