@@ -37,7 +37,7 @@ inline constexpr std::size_t buffer_size = 16 * 1024;
 class arguments {
  public:
   arguments(int argc, char** argv, const char* usage) : m_program(argv[0]), m_usage(usage) {
-    for (int i = 1; i < argc; ++i) {
+    for (int i = 1; i < argc; i += 2) {  // a name and its value
       const std::string_view arg = argv[i];
       if (arg == "--help" || arg == "-h") {
         std::printf("usage: %s %s\n", m_program, m_usage);
@@ -46,7 +46,6 @@ class arguments {
       if (!arg.starts_with("--") || i + 1 == argc || !m_values.emplace(arg.substr(2), argv[i + 1]).second) {
         bad_usage(("unexpected or repeated argument '" + std::string(arg) + "'").c_str());
       }
-      ++i;
     }
   }
 

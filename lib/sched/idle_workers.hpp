@@ -29,6 +29,7 @@
 // sleeper for the same work).
 #pragma once
 
+#include "sched/atomics.hpp"
 #include "sched/chase_lev_deque.hpp"  // cache_line
 
 #include <atomic>
@@ -86,7 +87,7 @@ public:
   template <typename Recheck>
   wake_reason park(unsigned self, Recheck&& work_or_exit_visible, std::int64_t timeout_ns, ring_sleeper in_ring = {}) {
     prepare_park(self);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    seq_cst_fence();
     if (work_or_exit_visible()) {
       return cancel_park(self);
     }
@@ -97,7 +98,7 @@ public:
   // sleeper, that is the one `nearest` ranks lowest (ties: the one that parked last).
   void notify(wake_rank nearest = {}) noexcept {
     // seq_cst fence: orders the caller's push before the loads below; see the header comment.
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    seq_cst_fence();
     // relaxed: the fence above does the ordering.
     if (m_searching.load(std::memory_order_relaxed) == 0 && m_sleepers.load(std::memory_order_relaxed) != 0) {
       wake_one(nearest);
