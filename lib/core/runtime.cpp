@@ -170,6 +170,10 @@ bool runtime_impl::any_worker_busy() const noexcept {
   return std::any_of(m_workers.begin(), m_workers.end(), [](const auto& each) { return each->busy(); });
 }
 
+bool runtime_impl::any_worker_may_promote() const noexcept {
+  return std::any_of(m_workers.begin(), m_workers.end(), [](const auto& each) { return each->may_promote(); });
+}
+
 void runtime_impl::shutdown() noexcept {
   if (is_own_worker(current_worker())) {
     // Joining would wait for the calling thread itself. A destructor cannot throw, so say so plainly.

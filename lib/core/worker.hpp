@@ -96,6 +96,10 @@ public:
   take_result<work_item> steal_from() noexcept { return m_deque.steal(); }
   bool looks_idle() const noexcept { return m_deque.looks_empty(); }
   bool busy() const noexcept { return m_busy.load(std::memory_order_relaxed); }
+  // Busy with latent work beneath it at its last poll: a promotion is likely within a heartbeat.
+  bool may_promote() const noexcept {
+    return m_busy.load(std::memory_order_relaxed) && m_had_latent_at_poll.load(std::memory_order_relaxed);
+  }
   // A thief found nothing: asks this worker, if busy, to promote at its next poll.
   void want_promotion() noexcept {
     // A look first: the flag's line is written only when it changes.
@@ -189,6 +193,7 @@ private:
   alignas(cache_line) std::atomic<std::int64_t> m_polled_at_ns{0};
   std::atomic<std::int64_t> m_current_interval_ns{0};
   std::atomic<bool> m_busy{false};
+  std::atomic<bool> m_had_latent_at_poll{false};
   std::atomic<std::int64_t> m_nudged_at_ns{0};
   // Set by idle thieves, cleared when this worker promotes; relaxed: a hint, read at each poll.
   std::atomic<bool> m_promotion_wanted{false};
