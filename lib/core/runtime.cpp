@@ -170,8 +170,8 @@ bool runtime_impl::any_worker_busy() const noexcept {
   return std::any_of(m_workers.begin(), m_workers.end(), [](const auto& each) { return each->busy(); });
 }
 
-bool runtime_impl::any_worker_may_promote() const noexcept {
-  return std::any_of(m_workers.begin(), m_workers.end(), [](const auto& each) { return each->may_promote(); });
+bool runtime_impl::any_worker_may_promote(std::int64_t now_ns) const noexcept {
+  return std::any_of(m_workers.begin(), m_workers.end(), [now_ns](const auto& each) { return each->may_promote(now_ns); });
 }
 
 void runtime_impl::shutdown() noexcept {

@@ -79,8 +79,8 @@ public:
   bool has_live_roots() const noexcept { return m_live_roots.load(std::memory_order_acquire) != 0; }
   // Whether any worker is running a task (relaxed reads: for choosing how to park).
   bool any_worker_busy() const noexcept;
-  // Whether any worker is running a task with latent work beneath it (relaxed: a hint for thieves).
-  bool any_worker_may_promote() const noexcept;
+  // Whether any worker is likely to promote work soon (worker::may_promote).
+  bool any_worker_may_promote(std::int64_t now_ns) const noexcept;
 
   // Each worker calls this once, after it has tried to make its ring; the constructor waits for all.
   void ring_started() noexcept { m_rings_started.count_down(); }

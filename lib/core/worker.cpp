@@ -22,8 +22,10 @@ namespace {
 // will get work soon rarely pays for a park, and short enough not to burn a core when idle.
 constexpr int search_rounds = 24;
 constexpr int max_pause_shift = 7;
-// Then, while another worker is busy, up to this many heartbeat intervals more (see search).
+// Then, while another worker is busy with latent work and polling, up to this many heartbeat
+// intervals more, and never longer than the bound (see search).
 constexpr std::int64_t busy_search_heartbeats = 2;
+constexpr std::int64_t longest_busy_search_ns = 200'000;
 
 void pause_between_looks(int round) noexcept {
   const int pauses = 1 << std::min(round, max_pause_shift);
@@ -165,11 +167,7 @@ void worker::poll() noexcept {
     m_poll_every /= 2;
   }
   m_last_poll_ns = now;
-  m_polled_at_ns.store(now, std::memory_order_relaxed);
-  const bool has_latent = m_continuations.has_latent();
-  if (m_had_latent_at_poll.load(std::memory_order_relaxed) != has_latent) {
-    m_had_latent_at_poll.store(has_latent, std::memory_order_relaxed);
-  }
+  note_poll(now, m_continuations.has_latent());
   schedule_next_poll();
   // A task running long after others prepared I/O: their operations go now, not when it ends.
   if (m_ring != nullptr && m_ring->unsubmitted() != 0) {
@@ -238,6 +236,20 @@ void worker::heartbeat(std::int64_t now_ns) noexcept {
   m_promotion_wanted.store(false, std::memory_order_relaxed);
 }
 
+void worker::note_poll(std::int64_t now_ns, bool may_promote) noexcept {
+  m_polled_at_ns.store(now_ns, std::memory_order_relaxed);
+  if (m_may_promote_at_poll.load(std::memory_order_relaxed) != may_promote) {
+    m_may_promote_at_poll.store(may_promote, std::memory_order_relaxed);
+  }
+}
+
+bool worker::may_promote(std::int64_t now_ns) const noexcept {
+  // A worker that stopped polling (a long frame that does not fork) promotes nothing until a
+  // signal nudges it: its flag counts for one interval after its last poll.
+  return m_busy.load(std::memory_order_relaxed) && m_may_promote_at_poll.load(std::memory_order_relaxed) &&
+         now_ns - m_polled_at_ns.load(std::memory_order_relaxed) < m_current_interval_ns.load(std::memory_order_relaxed);
+}
+
 loop_poll worker::poll_for_loop() noexcept {
   if (m_mode == promotion_mode::serial && m_policy == nullptr) {
     return {most_publishes_between_polls, false};
@@ -251,7 +263,7 @@ loop_poll worker::poll_for_loop() noexcept {
   } else if (since > target * 2 && m_loop_budget > 1) {
     m_loop_budget /= 2;
   }
-  m_polled_at_ns.store(now, std::memory_order_relaxed);
+  note_poll(now, true);  // a loop that polls can always split off the rest of its range
   m_last_poll_ns = now;
   const bool due = now >= m_next_heartbeat_ns || m_missed_signal || m_mode == promotion_mode::eager;
   if (!due) {
@@ -644,16 +656,18 @@ bool worker::search(work_item& next, trace_source& source) noexcept {
     }
     pause_between_looks(round);
   }
-  // While another worker runs tasks with latent work beneath them, its next promotion is at most a
-  // heartbeat away. Keep looking, at the longest pause, for up to busy_search_heartbeats intervals:
-  // a parked thief costs the promoting worker a wake-up system call and arrives 15-30 us late,
-  // which on small pieces of work costs more than the spin (tree_small on 2 workers parked and
-  // woke its thief about every 130 us; with the spin, every 500 us, and T2 no longer exceeds T1).
-  // A worker busy without latent work (a long task that does not fork) promotes nothing: then,
-  // and once no worker is busy, the thief parks as before.
+  // While another worker runs tasks with latent work beneath them, and polls, its next promotion is
+  // at most a heartbeat away. Keep looking, at the longest pause, for up to busy_search_heartbeats
+  // intervals (at most longest_busy_search_ns): a parked thief costs the promoting worker a wake-up
+  // system call and arrives 15-30 us late, which on small pieces of work costs more than the spin
+  // (tree_small on 2 workers parked and woke its thief about every 130 us; with the spin, every
+  // 500 us, and T2 no longer exceeds T1). A worker busy without latent work, or in a long frame
+  // that stopped polling, promotes nothing soon: then, and once no worker is busy, the thief parks
+  // as before.
   if (!alone) {
-    const std::int64_t until = monotonic_ns() + busy_search_heartbeats * m_interval_ns;
-    while (m_owner.any_worker_may_promote() && monotonic_ns() < until) {
+    std::int64_t now = monotonic_ns();
+    const std::int64_t until = now + std::min(busy_search_heartbeats * m_interval_ns, longest_busy_search_ns);
+    for (; now < until && m_owner.any_worker_may_promote(now); now = monotonic_ns()) {
       if (look()) {
         return true;
       }
@@ -701,6 +715,7 @@ void worker::run() noexcept {
       }
     }
     m_busy.store(false, std::memory_order_relaxed);
+    m_may_promote_at_poll.store(false, std::memory_order_relaxed);
     const std::int64_t idle_since = monotonic_ns();
     m_idle_since_ns.store(idle_since, std::memory_order_relaxed);
     if (!counted_as_searching) {

@@ -96,10 +96,9 @@ public:
   take_result<work_item> steal_from() noexcept { return m_deque.steal(); }
   bool looks_idle() const noexcept { return m_deque.looks_empty(); }
   bool busy() const noexcept { return m_busy.load(std::memory_order_relaxed); }
-  // Busy with latent work beneath it at its last poll: a promotion is likely within a heartbeat.
-  bool may_promote() const noexcept {
-    return m_busy.load(std::memory_order_relaxed) && m_had_latent_at_poll.load(std::memory_order_relaxed);
-  }
+  // Busy, with latent work beneath it (or a loop range to split) at a poll less than an interval
+  // ago: a promotion is likely within a heartbeat. Relaxed reads: a hint for thieves.
+  bool may_promote(std::int64_t now_ns) const noexcept;
   // A thief found nothing: asks this worker, if busy, to promote at its next poll.
   void want_promotion() noexcept {
     // A look first: the flag's line is written only when it changes.
@@ -144,6 +143,8 @@ private:
   void end_idle(std::int64_t idle_since) noexcept;
 
   void poll() noexcept;
+  // Publishes, for thieves, that this worker polled at `now_ns` and whether it may promote soon.
+  void note_poll(std::int64_t now_ns, bool may_promote) noexcept;
   // Sets the push at which the fast path next comes to push_slow (latent_stack::poll_at_push).
   void schedule_next_poll() noexcept;
   void heartbeat(std::int64_t now_ns) noexcept;
@@ -193,7 +194,7 @@ private:
   alignas(cache_line) std::atomic<std::int64_t> m_polled_at_ns{0};
   std::atomic<std::int64_t> m_current_interval_ns{0};
   std::atomic<bool> m_busy{false};
-  std::atomic<bool> m_had_latent_at_poll{false};
+  std::atomic<bool> m_may_promote_at_poll{false};
   std::atomic<std::int64_t> m_nudged_at_ns{0};
   // Set by idle thieves, cleared when this worker promotes; relaxed: a hint, read at each poll.
   std::atomic<bool> m_promotion_wanted{false};

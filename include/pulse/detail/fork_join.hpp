@@ -43,8 +43,10 @@ public:
   std::uint32_t steals = 0;
 
   std::atomic<std::uint32_t> arrivals{0};
-  // Set when a child ends with an exception: siblings that have not started are skipped. A hint
-  // only (relaxed); the results themselves are read after the join.
+  // Set by every child that ends with an exception (fork_child_finished), before its strand
+  // arrives at the join. Before the join, a hint (relaxed): a sibling that has not started is
+  // skipped if it sees the flag, and runs if it misses it. After the join, exact: the parent reads
+  // it (any_child_failed) to know whether every child returned a value.
   std::atomic<bool> failed{false};
 };
 

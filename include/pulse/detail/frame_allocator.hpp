@@ -47,9 +47,10 @@ inline frame_chunk_owner* frame_chunk_of(const void* block) noexcept {
 void* frame_allocate_any(std::size_t bytes);
 void frame_deallocate_any(void* frame, std::size_t bytes) noexcept;
 
-// The calling worker's free lists; null on threads that are not workers. Set with its pool, by
-// the library whichever compiler built it, so that code built by GCC links with either.
-inline thread_local frame_free_lists* t_frame_free_lists = nullptr;
+// The calling worker's free lists; null on threads that are not workers. Set with its pool by the
+// library, whichever compiler built it; read inline by code built by either. [[gnu::used]]: with
+// clang the inline reads are asm that names the symbol, which link-time optimisation cannot see.
+[[gnu::used]] inline thread_local frame_free_lists* t_frame_free_lists = nullptr;
 #if PULSE_INLINE_THREAD_LOCALS
 inline frame_free_lists* this_thread_frame_free_lists() noexcept {
   return PULSE_DETAIL_READ_WORKER_THREAD_LOCAL(t_frame_free_lists, "_ZN5pulse6detail18t_frame_free_listsE");

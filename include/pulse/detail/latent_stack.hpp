@@ -68,7 +68,8 @@ void latent_reserve_slow(latent_stack& stack, std::uint32_t count);
 // The calling worker's stack; null on threads that are not workers. The library keeps both forms
 // (the thread_local it sets, and the out-of-line read), so code built by either compiler links
 // with a library built by the other.
-inline thread_local latent_stack* t_latent_stack = nullptr;
+// [[gnu::used]]: see t_frame_free_lists.
+[[gnu::used]] inline thread_local latent_stack* t_latent_stack = nullptr;
 latent_stack* this_thread_latent_stack_out_of_line() noexcept;
 inline latent_stack* this_thread_latent_stack() noexcept {
 #if PULSE_INLINE_THREAD_LOCALS

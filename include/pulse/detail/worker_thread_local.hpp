@@ -15,7 +15,7 @@
 #ifndef PULSE_INLINE_THREAD_LOCALS
 #  if defined(__GNUC__) && !defined(__clang__)
 #    define PULSE_INLINE_THREAD_LOCALS 1
-#  elif defined(__clang__) && defined(__x86_64__) && defined(__ELF__)
+#  elif defined(__clang__) && defined(__x86_64__) && defined(__LP64__) && defined(__ELF__) && !defined(__ANDROID__)
 #    define PULSE_INLINE_THREAD_LOCALS 1
 #  else
 #    define PULSE_INLINE_THREAD_LOCALS 0
@@ -23,6 +23,9 @@
 #endif
 
 #if PULSE_INLINE_THREAD_LOCALS
+#  if defined(__clang__) && !(defined(__x86_64__) && defined(__LP64__) && defined(__ELF__))
+#    error "PULSE_INLINE_THREAD_LOCALS=1 with clang needs x86-64 ELF (LP64): set it to 0 here"
+#  endif
 #  if defined(__clang__)
 // `variable` is a pointer-sized thread_local whose mangled name is `symbol` (a string literal).
 #    define PULSE_DETAIL_READ_WORKER_THREAD_LOCAL(variable, symbol)                                        \
