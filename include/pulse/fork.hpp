@@ -24,8 +24,8 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
-#include <iterator>
 #include <ranges>
+#include <span>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -80,6 +80,19 @@ void check_forkable(const task<T>& child, std::size_t position, const char* oper
   }
 }
 
+// A forked child's promise, from the bare handle the fork owns.
+template <typename T>
+task_promise<T>& child_promise(std::coroutine_handle<> child) noexcept {
+  return std::coroutine_handle<task_promise<T>>::from_address(child.address()).promise();
+}
+
+// The fork's children, which it owns once they were taken out of their tasks.
+inline void destroy_children(std::span<const std::coroutine_handle<>> children) noexcept {
+  for (const std::coroutine_handle<> child : children) {
+    child.destroy();
+  }
+}
+
 // Rethrows the failure of the lowest-numbered child that failed, if any.
 inline bool rethrow_failure(const task_promise_base& child) {
   if (const std::exception_ptr* failure = child.failure()) {
@@ -106,11 +119,7 @@ public:
   }
   fork_awaitable(const fork_awaitable&) = delete;
   fork_awaitable& operator=(const fork_awaitable&) = delete;
-  ~fork_awaitable() {
-    for (const std::coroutine_handle<> child : m_handles) {
-      child.destroy();
-    }
-  }
+  ~fork_awaitable() { detail::destroy_children(m_handles); }
 
   bool await_ready() const noexcept { return false; }
 
@@ -125,11 +134,8 @@ public:
 
 private:
   template <std::size_t I>
-  using promise_at = detail::task_promise<std::tuple_element_t<I, std::tuple<T...>>>;
-
-  template <std::size_t I>
-  promise_at<I>& promise() const noexcept {
-    return std::coroutine_handle<promise_at<I>>::from_address(m_handles[I].address()).promise();
+  auto& promise() const noexcept {
+    return detail::child_promise<std::tuple_element_t<I, std::tuple<T...>>>(m_handles[I]);
   }
 
   template <std::size_t... I>
@@ -160,44 +166,48 @@ fork_awaitable<T...> fork(task<T>... children) {
 template <typename T>
 class [[nodiscard("co_await the fork: on its own it runs nothing")]] fork_all_awaitable {
 public:
-  explicit fork_all_awaitable(std::vector<task<T>> children)
-      : m_children(std::move(children)), m_handles(m_children.size()) {
-    for (std::size_t position = 0; position < m_children.size(); ++position) {
-      detail::check_forkable(m_children[position], position, "pulse::fork_all");
+  // As fork_awaitable: the coroutines are taken out of the tasks once all are known to be
+  // forkable, and the fork owns the bare handles, which the join reads by index.
+  explicit fork_all_awaitable(std::vector<task<T>> children) : m_handles(children.size()) {
+    for (std::size_t position = 0; position < children.size(); ++position) {
+      detail::check_forkable(children[position], position, "pulse::fork_all");
+    }
+    for (std::size_t position = 0; position < children.size(); ++position) {
+      m_handles[position] = detail::task_access::release(children[position]);
     }
   }
   fork_all_awaitable(const fork_all_awaitable&) = delete;
   fork_all_awaitable& operator=(const fork_all_awaitable&) = delete;
+  ~fork_all_awaitable() { detail::destroy_children(m_handles); }
 
-  bool await_ready() const noexcept { return m_children.empty(); }
+  bool await_ready() const noexcept { return m_handles.empty(); }
 
   std::coroutine_handle<> await_suspend(std::coroutine_handle<> parent) noexcept {
-    for (std::size_t i = 0; i < m_children.size(); ++i) {
-      const auto child = m_children[i].handle();
-      child.promise().link_to_fork(m_join, static_cast<std::uint32_t>(i), parent);
-      m_handles[i] = child;
+    for (std::size_t i = 0; i < m_handles.size(); ++i) {
+      promise(i).link_to_fork(m_join, static_cast<std::uint32_t>(i), parent);
     }
     m_join.children = m_handles.data();
-    m_join.count = static_cast<std::uint32_t>(m_children.size());
+    m_join.count = static_cast<std::uint32_t>(m_handles.size());
     return detail::transfer_to(detail::fork_start(m_join, parent));
   }
 
   std::vector<detail::fork_all_result_t<T>> await_resume() {
     if (detail::any_child_failed(m_join)) [[unlikely]] {
-      for (const task<T>& child : m_children) {
-        detail::rethrow_failure(child.handle().promise());
+      for (std::size_t i = 0; i < m_handles.size(); ++i) {
+        detail::rethrow_failure(promise(i));
       }
     }
     std::vector<detail::fork_all_result_t<T>> results;
-    results.reserve(m_children.size());
-    for (task<T>& child : m_children) {
-      results.push_back(detail::take_fork_value(child.handle().promise()));
+    results.reserve(m_handles.size());
+    for (std::size_t i = 0; i < m_handles.size(); ++i) {
+      results.push_back(detail::take_fork_value(promise(i)));
     }
     return results;
   }
 
 private:
-  std::vector<task<T>> m_children;
+  detail::task_promise<T>& promise(std::size_t index) const noexcept { return detail::child_promise<T>(m_handles[index]); }
+
   std::vector<std::coroutine_handle<>> m_handles;
   detail::fork_join m_join;
 };
