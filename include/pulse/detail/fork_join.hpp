@@ -114,9 +114,8 @@ inline bool any_child_failed(const fork_join& join) noexcept { return join.faile
     if (self == nullptr || child.sibling_unpublished()) [[unlikely]] {
       return join.children[next];  // nothing was published: run serially
     }
-    if (const latent_entry sibling = latent_pop(*self)) {
-      // Nobody took it: carry on as a plain call would. (It is this sibling: strict nesting.)
-      return std::coroutine_handle<>::from_address(reinterpret_cast<void*>(sibling));
+    if (latent_take_back(*self)) {
+      return join.children[next];  // nobody took it: carry on as a plain call would
     }
     return arrive_at_join(join, 1);  // a thief has the rest of the fork; this strand ends here
   }

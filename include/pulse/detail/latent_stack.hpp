@@ -103,19 +103,20 @@ inline void latent_reserve(latent_stack& stack, std::uint32_t count) {
   }
 }
 
-// The newest entry, if no thief took it; 0 if one did, or if the strand has no entry of its own
-// (its frame resumed here after a thief took the sibling it would take back).
-inline latent_entry latent_pop(latent_stack& stack) noexcept {
+// Takes the newest entry back: true if no thief took it, false if one did, or if the strand has no
+// entry of its own (its frame resumed here after a thief took the sibling it would take back).
+// By strict nesting the entry is the caller's own, which it knows: the entry itself is not read.
+inline bool latent_take_back(latent_stack& stack) noexcept {
   const std::uint32_t size = stack.size.load(std::memory_order_relaxed);
   if (size == stack.strand_base) [[unlikely]] {
-    return 0;
+    return false;
   }
   stack.size.store(size - 1, std::memory_order_relaxed);
   std::atomic_signal_fence(std::memory_order_seq_cst);  // the size down before `promoted` is read
   if (size - 1 >= stack.promoted.load(std::memory_order_relaxed)) [[likely]] {
-    return stack.entries[size - 1];
+    return true;
   }
-  return latent_pop_promoted(stack);
+  return latent_pop_promoted(stack) != 0;
 }
 
 }  // namespace pulse::detail

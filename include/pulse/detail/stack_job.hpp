@@ -8,6 +8,7 @@
 #include <pulse/detail/latent_stack.hpp>
 
 #include <atomic>
+#include <cassert>
 #include <cstdint>
 
 namespace pulse::detail {
@@ -53,8 +54,10 @@ inline void publish_job(latent_stack& stack, stack_job& job) noexcept {
 inline void publish_job_unreserved(latent_stack& stack, stack_job& job) { latent_push(stack, latent_entry_of(job)); }
 // Takes `job` back, if no thief took it (then the caller runs it inline); false if a thief has it.
 // Strict nesting: what comes back, if anything, is this job.
-inline bool reclaim_job(latent_stack& stack, stack_job& job) noexcept {
-  return latent_pop(stack) == latent_entry_of(job);
+inline bool reclaim_job(latent_stack& stack, [[maybe_unused]] stack_job& job) noexcept {
+  assert(stack.size.load(std::memory_order_relaxed) == stack.strand_base ||
+         stack.entries[stack.size.load(std::memory_order_relaxed) - 1] == latent_entry_of(job));
+  return latent_take_back(stack);
 }
 
 // Runtime hooks, defined in lib/core.
