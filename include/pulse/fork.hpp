@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <ranges>
 #include <span>
 #include <tuple>
@@ -166,49 +167,66 @@ fork_awaitable<T...> fork(task<T>... children) {
 template <typename T>
 class [[nodiscard("co_await the fork: on its own it runs nothing")]] fork_all_awaitable {
 public:
+  // Forks of up to this many tasks keep their handles in the awaitable (in the parent's frame,
+  // which comes from the worker's pool); larger ones in one heap array.
+  static constexpr std::size_t inline_capacity = 8;
+
   // As fork_awaitable: the coroutines are taken out of the tasks once all are known to be
   // forkable, and the fork owns the bare handles, which the join reads by index.
-  explicit fork_all_awaitable(std::vector<task<T>> children) : m_handles(children.size()) {
-    for (std::size_t position = 0; position < children.size(); ++position) {
+  explicit fork_all_awaitable(std::vector<task<T>> children) : m_count(children.size()) {
+    for (std::size_t position = 0; position < m_count; ++position) {
       detail::check_forkable(children[position], position, "pulse::fork_all");
     }
-    for (std::size_t position = 0; position < children.size(); ++position) {
-      m_handles[position] = detail::task_access::release(children[position]);
+    std::coroutine_handle<>* handles = m_inline;
+    if (m_count > inline_capacity) {
+      m_heap = std::make_unique_for_overwrite<std::coroutine_handle<>[]>(m_count);  // may throw: nothing taken yet
+      handles = m_heap.get();
+    }
+    for (std::size_t position = 0; position < m_count; ++position) {
+      std::construct_at(handles + position, detail::task_access::release(children[position]));
     }
   }
   fork_all_awaitable(const fork_all_awaitable&) = delete;
   fork_all_awaitable& operator=(const fork_all_awaitable&) = delete;
-  ~fork_all_awaitable() { detail::destroy_children(m_handles); }
+  ~fork_all_awaitable() { detail::destroy_children(handles()); }
 
-  bool await_ready() const noexcept { return m_handles.empty(); }
+  bool await_ready() const noexcept { return m_count == 0; }
 
   std::coroutine_handle<> await_suspend(std::coroutine_handle<> parent) noexcept {
-    for (std::size_t i = 0; i < m_handles.size(); ++i) {
+    for (std::size_t i = 0; i < m_count; ++i) {
       promise(i).link_to_fork(m_join, static_cast<std::uint32_t>(i), parent);
     }
-    m_join.children = m_handles.data();
-    m_join.count = static_cast<std::uint32_t>(m_handles.size());
+    m_join.children = handles().data();
+    m_join.count = static_cast<std::uint32_t>(m_count);
     return detail::transfer_to(detail::fork_start(m_join, parent));
   }
 
   std::vector<detail::fork_all_result_t<T>> await_resume() {
     if (detail::any_child_failed(m_join)) [[unlikely]] {
-      for (std::size_t i = 0; i < m_handles.size(); ++i) {
+      for (std::size_t i = 0; i < m_count; ++i) {
         detail::rethrow_failure(promise(i));
       }
     }
     std::vector<detail::fork_all_result_t<T>> results;
-    results.reserve(m_handles.size());
-    for (std::size_t i = 0; i < m_handles.size(); ++i) {
+    results.reserve(m_count);
+    for (std::size_t i = 0; i < m_count; ++i) {
       results.push_back(detail::take_fork_value(promise(i)));
     }
     return results;
   }
 
 private:
-  detail::task_promise<T>& promise(std::size_t index) const noexcept { return detail::child_promise<T>(m_handles[index]); }
+  std::span<std::coroutine_handle<>> handles() noexcept { return {m_heap ? m_heap.get() : m_inline, m_count}; }
+  std::span<const std::coroutine_handle<>> handles() const noexcept { return {m_heap ? m_heap.get() : m_inline, m_count}; }
+  detail::task_promise<T>& promise(std::size_t index) const noexcept { return detail::child_promise<T>(handles()[index]); }
 
-  std::vector<std::coroutine_handle<>> m_handles;
+  std::size_t m_count;
+  std::unique_ptr<std::coroutine_handle<>[]> m_heap;
+  // Uninitialised beyond m_count (a union member has no default construction): the first m_count
+  // are constructed by the constructor.
+  union {
+    std::coroutine_handle<> m_inline[inline_capacity];
+  };
   detail::fork_join m_join;
 };
 
