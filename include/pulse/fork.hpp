@@ -169,7 +169,7 @@ class [[nodiscard("co_await the fork: on its own it runs nothing")]] fork_all_aw
 public:
   // Forks of up to this many tasks keep their handles in the awaitable (in the parent's frame,
   // which comes from the worker's pool); larger ones in one heap array.
-  static constexpr std::size_t inline_capacity = 8;
+  static constexpr std::size_t inline_capacity = 16;
 
   // As fork_awaitable: the coroutines are taken out of the tasks once all are known to be
   // forkable, and the fork owns the bare handles, which the join reads by index.
