@@ -31,11 +31,9 @@ class fork_join;
 class task_promise_base;
 struct task_access;
 
-// Fork hooks, inline in fork_join.hpp (included at the end). A task started by pulse::fork runs
-// these instead of plain await semantics: on its first resume it publishes the next sibling (so a
-// thief can take "the rest of the fork"), and when it finishes it either takes that sibling back
-// and runs it, or, if a thief took it, arrives at the join.
-[[gnu::always_inline]] inline void fork_child_starting(task_promise_base& child);
+// The fork hook, inline in fork_join.hpp (included at the end). A task started by pulse::fork runs
+// it as it finishes, instead of returning to an awaiter: it takes the rest of the fork back and
+// starts the next child, or, if a thief took the rest, arrives at the join.
 [[gnu::always_inline]] inline std::coroutine_handle<> fork_child_finished(task_promise_base& child) noexcept;
 
 class task_promise_base {
@@ -44,19 +42,8 @@ public:
   static void* operator new(std::size_t bytes) { return frame_allocate(bytes); }
   static void operator delete(void* frame, std::size_t bytes) noexcept { frame_deallocate(frame, bytes); }
 
-  struct initial_awaiter {
-    task_promise_base& promise;
-    bool await_ready() const noexcept { return false; }
-    void await_suspend(std::coroutine_handle<>) const noexcept {}
-    // Runs on the thread that first resumes the task. An exception thrown here (a fork child
-    // skipped because a sibling failed) is caught by unhandled_exception like one from the body.
-    [[gnu::always_inline]] void await_resume() const {
-      if (promise.m_join != nullptr) {
-        fork_child_starting(promise);
-      }
-    }
-  };
-  initial_awaiter initial_suspend() noexcept { return {*this}; }
+  // Lazy: nothing runs until the task is awaited or forked, and nothing runs as it starts.
+  std::suspend_always initial_suspend() const noexcept { return {}; }
 
   struct final_awaiter {
     bool await_ready() const noexcept { return false; }
@@ -88,15 +75,8 @@ public:
   fork_join* join() const noexcept { return m_join; }
   std::uint32_t fork_index() const noexcept { return m_fork_index; }
 
-  // A fork child whose body never ran because a sibling had already failed.
-  void mark_skipped() noexcept { m_skipped = true; }
-  bool skipped() const noexcept { return m_skipped; }
-  // A fork child that could not publish its next sibling (no memory to grow the latent stack):
-  // the child fails with that exception, and the sibling runs after it, serially.
-  void mark_sibling_unpublished() noexcept { m_sibling_unpublished = true; }
-  bool sibling_unpublished() const noexcept { return m_sibling_unpublished; }
-  // The exception that ended the task, other than a skip.
-  const std::exception_ptr* failure() const noexcept { return m_exception && !m_skipped ? &m_exception : nullptr; }
+  // The exception that ended the task, if one did.
+  const std::exception_ptr* failure() const noexcept { return m_exception ? &m_exception : nullptr; }
 
 protected:
   void rethrow_if_failed() const {
@@ -110,8 +90,6 @@ private:
   std::exception_ptr m_exception;
   fork_join* m_join = nullptr;
   std::uint32_t m_fork_index = 0;
-  bool m_skipped = false;
-  bool m_sibling_unpublished = false;
 };
 
 template <typename T>

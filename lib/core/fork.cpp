@@ -11,14 +11,6 @@
 #include <stdexcept>
 
 namespace pulse::detail {
-namespace {
-
-// Thrown from a skipped child's first resume so that its body never runs. Not a std::exception:
-// it never escapes the fork (failure() ignores it).
-struct fork_child_skipped {};
-
-}  // namespace
-
 void throw_not_forkable(bool has_coroutine, std::size_t position, const char* operation) {
   if (!has_coroutine) {
     throw std::logic_error(fmt::format("{}: task {} is empty (default-constructed or moved from)", operation, position));
@@ -26,9 +18,11 @@ void throw_not_forkable(bool has_coroutine, std::size_t position, const char* op
   throw std::logic_error(fmt::format("{}: task {} has already been started; a task runs once", operation, position));
 }
 
-void skip_fork_child(task_promise_base& child) {
-  child.mark_skipped();
-  throw fork_child_skipped{};
+std::coroutine_handle<> start_stolen_fork_rest(fork_join& join) noexcept {
+  // The steal passed the fork's bookkeeping to this strand: the previous holder wrote it before
+  // pushing the entry that this strand's deque pop or steal acquired.
+  ++join.steals;
+  return start_fork_child(join, join.published);
 }
 
 std::coroutine_handle<> arrive_at_join(fork_join& join, std::uint32_t amount) noexcept {

@@ -63,9 +63,7 @@ worker::worker(runtime_impl& owner, unsigned index) noexcept
       m_policy(owner.options().policy.get()),
       m_interval_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(owner.options().heartbeat).count()),
       m_latent_work_can_stall(m_policy != nullptr ||
-                              (m_mode != promotion_mode::eager && m_mode != promotion_mode::serial)) {
-  m_continuations.number_strands(index + 1, owner.options().workers);
-}
+                              (m_mode != promotion_mode::eager && m_mode != promotion_mode::serial)) {}
 
 void worker::start() {
   m_thread = std::thread([this] { run(); });
@@ -369,6 +367,8 @@ void worker::run_strand(work_item item) noexcept {
   const continuation_stack::strand_mark outer_base = m_continuations.begin_strand();
   if (item.is_job()) {
     item.as_job().execute();
+  } else if (item.is_fork_rest()) {
+    resume(start_stolen_fork_rest(item.as_fork_rest()));
   } else {
     resume(item.as_coroutine());
   }
@@ -376,7 +376,7 @@ void worker::run_strand(work_item item) noexcept {
 }
 
 void worker::end_strand(continuation_stack::strand_mark outer) noexcept {
-  if (outer.id != 0) {
+  if (outer.nested) {
     end_nested_strand(outer);
     return;
   }

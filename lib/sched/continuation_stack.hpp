@@ -68,7 +68,7 @@ public:
   void forget_popped_promoted() noexcept { m_stack.promoted.store(size(), std::memory_order_relaxed); }
 
   // What the worker runs from its loop (or while waiting) is a strand, starting at the size the
-  // stack had then, with an id of its own (latent_stack::strand). The entries a strand leaves above
+  // stack had then. The entries a strand leaves above
   // its base when it returns belong to frames that went on elsewhere, or that suspended:
   //  - a frame whose continuation a thief took: those entries were all promoted (a stolen entry
   //    was promoted, so is everything older) and taken, so cutting back forgets nothing live;
@@ -77,20 +77,14 @@ public:
   //    strand nested in a wait, hands them to the injection queue (worker::end_nested_strand).
   struct strand_mark {
     std::uint32_t base;
-    std::uint64_t id;
+    bool nested;  // the interrupted strand is a real one: this strand runs inside a wait
   };
-  // Ids are first, first + stride, ...: distinct across workers given distinct firsts < stride.
-  void number_strands(std::uint64_t first, std::uint64_t stride) noexcept {
-    m_next_strand = first;
-    m_strand_stride = stride;
-  }
   std::uint32_t strand_base() const noexcept { return m_stack.strand_base; }
   // Starts a strand at the current top; returns the strand it interrupts.
   strand_mark begin_strand() noexcept {
-    const strand_mark outer{m_stack.strand_base, m_stack.strand};
+    const strand_mark outer{m_stack.strand_base, m_strand_depth != 0};
     m_stack.strand_base = size();
-    m_stack.strand = m_next_strand;
-    m_next_strand += m_strand_stride;
+    ++m_strand_depth;
     return outer;
   }
   // Cuts the stack back to the strand's base (every entry above it promoted, see above) and goes
@@ -104,7 +98,7 @@ public:
       }
     }
     m_stack.strand_base = outer.base;
-    m_stack.strand = outer.id;
+    --m_strand_depth;
   }
   // The newest entry, which must be promoted and the newest of those: forgotten (the caller has
   // taken it back from the deque). Returns it.
@@ -135,8 +129,7 @@ private:
 
   latent_stack m_stack;
   std::unique_ptr<latent_entry[]> m_storage;
-  std::uint64_t m_next_strand = 1;
-  std::uint64_t m_strand_stride = 1;
+  std::uint32_t m_strand_depth = 0;  // strands running, nested in waits
 };
 
 }  // namespace pulse::detail

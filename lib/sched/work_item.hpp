@@ -1,8 +1,10 @@
-// What a worker's deque holds: either a coroutine to resume (a fork's next child, "the rest of the
-// fork") or a stack_job to execute (pcall's later calls, a split-off loop range). One word, tagged
-// in its low bit (latent_entry_of in stack_job.hpp), the same word the latent stack holds.
+// What a worker's deque holds: the rest of a fork (its join, whose next child is to start), a
+// stack_job to execute (pcall's later calls, a split-off loop range), or a coroutine to resume
+// (sync_wait's root, work handed over through the injection queue). One word, tagged in its low
+// bits (latent_stack.hpp), the same word the latent stack holds.
 #pragma once
 
+#include <pulse/detail/fork_join.hpp>
 #include <pulse/detail/stack_job.hpp>
 
 #include <coroutine>
@@ -17,20 +19,22 @@ public:
     return work_item{reinterpret_cast<std::uintptr_t>(handle.address())};
   }
   static work_item job(stack_job& job) noexcept { return work_item{latent_entry_of(job)}; }
+  static work_item fork_rest(fork_join& join) noexcept { return work_item{latent_entry_of(join)}; }
   // As stored on the latent stack (include/pulse/detail/latent_stack.hpp).
   static work_item from_bits(latent_entry bits) noexcept { return work_item{bits}; }
   latent_entry bits() const noexcept { return m_bits; }
 
   explicit operator bool() const noexcept { return m_bits != 0; }
-  bool is_job() const noexcept { return (m_bits & job_tag) != 0; }
-  stack_job& as_job() const noexcept { return *reinterpret_cast<stack_job*>(m_bits & ~job_tag); }
+  bool is_job() const noexcept { return (m_bits & latent_job_tag) != 0; }
+  stack_job& as_job() const noexcept { return *reinterpret_cast<stack_job*>(m_bits & ~latent_job_tag); }
+  bool is_fork_rest() const noexcept { return (m_bits & latent_fork_rest_tag) != 0; }
+  fork_join& as_fork_rest() const noexcept { return *reinterpret_cast<fork_join*>(m_bits & ~latent_fork_rest_tag); }
   std::coroutine_handle<> as_coroutine() const noexcept {
     return std::coroutine_handle<>::from_address(reinterpret_cast<void*>(m_bits));
   }
   friend bool operator==(work_item, work_item) noexcept = default;
 
 private:
-  static constexpr std::uintptr_t job_tag = 1;
   explicit work_item(std::uintptr_t bits) noexcept : m_bits(bits) {}
   std::uintptr_t m_bits = 0;
 };

@@ -1,18 +1,25 @@
 // The join state of one pulse::fork / pulse::fork_all: lives in the awaitable, in the parent's
 // frame, for as long as the parent is suspended on the fork.
 //
-// Continuation stealing, one strand at a time. The parent runs child 0 at once. Each child, when it
-// starts, publishes the next sibling ("the rest of the fork") for thieves; when it finishes, it
-// takes that sibling back and runs it, as a plain call would. If a thief took it, the fork splits
-// into strands: the thief continues the fork from there, and the worker whose sibling was taken
-// ends its strand at the join.
+// Continuation stealing, one strand at a time. The parent publishes child 1, "the rest of the
+// fork", as a latent entry naming this join (latent_entry_of), and runs child 0. When a child
+// finishes it takes that entry back and starts the next child itself, as a plain call would,
+// having first published the child after it. If a thief took the entry instead (or this worker ran
+// it from its deque after the strand that published it suspended on I/O), the fork splits into
+// strands: the one that took it continues the fork from child `published` (start_stolen_fork_rest),
+// and the strand whose entry was taken ends at the join. So a child that is not stolen starts with
+// no hook at all, and its start is a few plain stores in its predecessor's finish.
 //
-// Joining. The strand that runs the last child holds the fork's bookkeeping (holder, steals), which
-// passes between workers with the deque's own synchronisation. If nothing was stolen it resumes the
-// parent directly: no atomic read-modify-write on that path. Otherwise every strand adds to
+// Joining. The strand that runs the last child holds the fork's bookkeeping (`steals`), which
+// passes between workers with the deque's own synchronisation. If nothing was stolen it resumes
+// the parent directly: no atomic read-modify-write on that path. Otherwise every strand adds to
 // `arrivals`: 1 for each strand that ended early (there is one per steal), and arrival_total -
 // steals for the last one, so the sum reaches arrival_total exactly when every strand is done,
 // whatever the order; whoever brings it there resumes the parent.
+//
+// Failures. Every child that fails sets `failed` before its strand arrives. Whoever is about to
+// start a child reads it first: once a child has failed, the children not yet started never start
+// (their bodies never run) and the strand ends the fork as if it had run the last one.
 #pragma once
 
 #include <pulse/detail/latent_stack.hpp>
@@ -21,12 +28,14 @@
 #include <atomic>
 #include <coroutine>
 #include <cstdint>
+#include <limits>
 
 namespace pulse::detail {
 
 class fork_join {
 public:
   static constexpr std::uint32_t arrival_total = 1U << 30;
+  static constexpr std::uint32_t no_child = std::numeric_limits<std::uint32_t>::max();
 
   fork_join() noexcept = default;
   fork_join(const fork_join&) = delete;
@@ -35,36 +44,32 @@ public:
   // The children's coroutines, in order; owned by the awaitable.
   const std::coroutine_handle<>* children = nullptr;
   std::uint32_t count = 0;
+  // The child that the fork's latent entry starts. Written before the entry is pushed; a thief
+  // reads it after taking the entry from a deque, which the push happened before.
+  std::uint32_t published = 0;
 
   std::coroutine_handle<> parent;
-  // The strand (latent_stack::strand) that holds the fork's continuation; a child that starts in
-  // any other strand was taken by someone else. 0 off the workers.
-  std::uint64_t holder = 0;
-  std::uint32_t steals = 0;
+  std::uint32_t steals = 0;  // strands that took the rest of the fork from a deque
 
   std::atomic<std::uint32_t> arrivals{0};
   // Set by every child that ends with an exception (fork_child_finished), before its strand
-  // arrives at the join. Before the join, a hint (relaxed): a sibling that has not started is
-  // skipped if it sees the flag, and runs if it misses it. After the join, exact: the parent reads
-  // it (any_child_failed) to know whether every child returned a value.
+  // arrives at the join. Before the join, a hint (relaxed): a child not yet started is skipped if
+  // its starter sees the flag, and runs if it misses it. After the join, exact: the parent reads it
+  // (any_child_failed) to know whether every child returned a value.
   std::atomic<bool> failed{false};
+  // The child whose successor could not be published (no memory to grow the latent stack, or not on
+  // a worker): its finish starts the successor directly. Atomic because a thief may write it for a
+  // later child while this one finishes; relaxed, as each reader only looks for its own index,
+  // written earlier on its own path.
+  std::atomic<std::uint32_t> unpublished_after{no_child};
 };
 
-// The hooks, inline: on the path where nothing is stolen they are a few plain loads and stores
-// and the latent stack's fast paths. Off the workers (no latent stack) nothing is published and the
-// children simply run in order.
-
-// Starts the fork from the parent's await_suspend: records the parent and the current worker,
-// and returns child 0 to transfer to.
-inline std::coroutine_handle<> fork_start(fork_join& join, std::coroutine_handle<> parent) noexcept {
-  join.parent = parent;
-  const latent_stack* const self = this_thread_latent_stack();
-  join.holder = self != nullptr ? self->strand : 0;
-  return join.children[0];
+// As a latent_stack entry, tagged (latent_stack.hpp).
+inline latent_entry latent_entry_of(fork_join& join) noexcept {
+  static_assert(alignof(fork_join) > latent_tag_mask);
+  return reinterpret_cast<latent_entry>(&join) | latent_fork_rest_tag;
 }
 
-// Out of line, cold: throws what makes a skipped child's body never run.
-[[noreturn]] void skip_fork_child(task_promise_base& child);
 // Out of line: adds `amount` to the join's arrivals; the parent if that completed the sum.
 std::coroutine_handle<> arrive_at_join(fork_join& join, std::uint32_t amount) noexcept;
 
@@ -72,35 +77,58 @@ std::coroutine_handle<> arrive_at_join(fork_join& join, std::uint32_t amount) no
 // before the parent resumes (same thread, or through the arrivals' acq_rel sum).
 inline bool any_child_failed(const fork_join& join) noexcept { return join.failed.load(std::memory_order_relaxed); }
 
-// Runs as a fork child first resumes, on whichever worker that is.
-[[gnu::always_inline]] inline void fork_child_starting(task_promise_base& child) {
-  fork_join& join = *child.join();
-  latent_stack* const self = this_thread_latent_stack();
-  const std::uint64_t strand = self != nullptr ? self->strand : 0;
-  // The holder fields pass to whoever runs this: a thief read them after acquiring the published
-  // sibling from the deque, which the previous holder pushed after writing them.
-  if (strand != join.holder) [[unlikely]] {
-    ++join.steals;
-    join.holder = strand;
+// The hooks, inline: on the path where nothing is stolen they are a few plain loads and stores
+// and the latent stack's fast paths.
+
+// The strand that would run the rest of the fork is done with it (it ran the last child, or a child
+// failed and the rest are skipped): what to transfer to.
+[[gnu::always_inline]] inline std::coroutine_handle<> end_fork_strand(fork_join& join) noexcept {
+  if (join.steals == 0) {
+    return join.parent;  // never stolen: every child ran here, in order
   }
-  // Read before publishing the next sibling: until then only lower-numbered children can have run,
-  // so a skip is only ever caused by an earlier failure, and the failure rethrown is the one a
-  // serial run would throw. relaxed: a skip is an optimisation; a child that misses the flag runs.
-  const bool skip = join.failed.load(std::memory_order_relaxed);
-  const std::uint32_t next = child.fork_index() + 1;
-  if (next < join.count && self != nullptr) {
-    // Even when skipping: the finish path takes it back.
+  return arrive_at_join(join, fork_join::arrival_total - join.steals);
+}
+
+// Publishes child `index` as the rest of the fork, on the calling worker's latent stack; if it
+// cannot (not on a worker, or no memory to grow the stack), its predecessor will start it directly.
+[[gnu::always_inline]] inline void publish_fork_rest(fork_join& join, std::uint32_t index) noexcept {
+  latent_stack* const self = this_thread_latent_stack();
+  if (self != nullptr) [[likely]] {
+    join.published = index;
     try {
-      latent_push(*self, reinterpret_cast<latent_entry>(join.children[next].address()));
+      latent_push(*self, latent_entry_of(join));
+      return;
     } catch (...) {
-      child.mark_sibling_unpublished();  // the stack could not grow: nothing to take back
-      throw;
+      // std::bad_alloc, with nothing recorded: the fork goes on serially from here
     }
   }
-  if (skip) [[unlikely]] {
-    skip_fork_child(child);
-  }
+  join.unpublished_after.store(index - 1, std::memory_order_relaxed);
 }
+
+// Starts child `index` in the calling strand, which holds the rest of the fork: publishes the
+// child after it, and returns the child to transfer to; or, once a child has failed, skips the rest.
+[[gnu::always_inline]] inline std::coroutine_handle<> start_fork_child(fork_join& join, std::uint32_t index) noexcept {
+  // Read before publishing anything: until then only lower-numbered children can have run, so a
+  // skip is only ever caused by an earlier failure, and the failure rethrown is the one a serial run
+  // would throw. relaxed: a skip is an optimisation; a child that misses the flag runs.
+  if (join.failed.load(std::memory_order_relaxed)) [[unlikely]] {
+    return end_fork_strand(join);  // the children from `index` on never start
+  }
+  if (index + 1 < join.count) {
+    publish_fork_rest(join, index + 1);
+  }
+  return join.children[index];
+}
+
+// Starts the fork from the parent's await_suspend: returns child 0 to transfer to.
+inline std::coroutine_handle<> fork_start(fork_join& join, std::coroutine_handle<> parent) noexcept {
+  join.parent = parent;
+  return start_fork_child(join, 0);
+}
+
+// The rest of the fork, taken from a deque (lib/core's run_strand): the fork splits, and this
+// strand continues it. Out of line. What to transfer to.
+std::coroutine_handle<> start_stolen_fork_rest(fork_join& join) noexcept;
 
 // Runs as a fork child finishes: what to transfer to next.
 [[gnu::always_inline]] inline std::coroutine_handle<> fork_child_finished(task_promise_base& child) noexcept {
@@ -108,21 +136,20 @@ inline bool any_child_failed(const fork_join& join) noexcept { return join.faile
   if (child.failure() != nullptr) [[unlikely]] {
     join.failed.store(true, std::memory_order_relaxed);
   }
-  const std::uint32_t next = child.fork_index() + 1;
-  if (next < join.count) {
+  const std::uint32_t index = child.fork_index();
+  const std::uint32_t next = index + 1;
+  if (next == join.count) {
+    return end_fork_strand(join);
+  }
+  if (join.unpublished_after.load(std::memory_order_relaxed) != index) [[likely]] {
     latent_stack* const self = this_thread_latent_stack();
-    if (self == nullptr || child.sibling_unpublished()) [[unlikely]] {
-      return join.children[next];  // nothing was published: run serially
+    // Not taken back: a thief has the rest of the fork (or this child resumed in another strand,
+    // after suspending, and its entry went to the deque then). This strand ends here.
+    if (self == nullptr || !latent_take_back(*self)) [[unlikely]] {
+      return arrive_at_join(join, 1);
     }
-    if (latent_take_back(*self)) {
-      return join.children[next];  // nobody took it: carry on as a plain call would
-    }
-    return arrive_at_join(join, 1);  // a thief has the rest of the fork; this strand ends here
   }
-  if (join.steals == 0) {
-    return join.parent;  // never stolen: every child ran here, in order
-  }
-  return arrive_at_join(join, fork_join::arrival_total - join.steals);
+  return start_fork_child(join, next);
 }
 
 }  // namespace pulse::detail

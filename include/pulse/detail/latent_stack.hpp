@@ -32,8 +32,12 @@
 
 namespace pulse::detail {
 
-// A work_item's bits (lib/sched/work_item.hpp): a coroutine frame, or a stack_job tagged in bit 0.
+// A work_item's bits (lib/sched/work_item.hpp): a coroutine frame (64-byte aligned: no tag), a
+// stack_job tagged in bit 0, or the rest of a fork (its fork_join) tagged in bit 1.
 using latent_entry = std::uintptr_t;
+inline constexpr latent_entry latent_job_tag = 1;
+inline constexpr latent_entry latent_fork_rest_tag = 2;
+inline constexpr latent_entry latent_tag_mask = latent_job_tag | latent_fork_rest_tag;
 
 struct latent_stack {
   latent_entry* entries = nullptr;
@@ -45,11 +49,6 @@ struct latent_stack {
   // own to take back: its sibling was published on another worker and, being older than the
   // stolen work that brought the frame here, was promoted and stolen too.
   std::uint32_t strand_base = 0;
-  // Names the running strand, uniquely in the runtime (never 0, which means "not on a worker"). A
-  // fork notes the strand that holds it; a child starting in another strand was taken by someone
-  // else: a thief, or this same worker running it from its deque after the strand that left it
-  // there suspended on I/O.
-  std::uint64_t strand = 0;
   // Every push ever made on this worker: the statistics' forks (read by other threads), and the
   // clock of the heartbeat poll, which the push that reaches `poll_at_push` takes to the slow path.
   // The worker sets poll_at_push to the next push in the eager mode, so that every push goes to the

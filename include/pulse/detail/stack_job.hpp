@@ -38,10 +38,10 @@ private:
   alignas(std::atomic_ref<std::uint32_t>::required_alignment) std::uint32_t m_done;  // set by arm()
 };
 
-// As a latent_stack entry: tagged in bit 0, which coroutine frames (64-byte aligned) never have.
+// As a latent_stack entry, tagged (latent_stack.hpp).
 inline latent_entry latent_entry_of(stack_job& job) noexcept {
-  static_assert(alignof(stack_job) >= 2);
-  return reinterpret_cast<latent_entry>(&job) | 1U;
+  static_assert(alignof(stack_job) > latent_tag_mask);
+  return reinterpret_cast<latent_entry>(&job) | latent_job_tag;
 }
 
 // Records `job` as the newest latent work of the calling worker, whose stack this is, in room the
