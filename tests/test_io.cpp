@@ -11,7 +11,8 @@
 // behind, does not disturb the waiting frames (a hang before the fix); the I/O counters in stats; runtime_options::io and io_ring_entries are
 // validated, and io_support::disabled makes I/O a clear error while tasks still run; a trace shows
 // the batches of tasks that completions resumed; an operation prepared just before a long
-// computation on the same worker is submitted before it.
+// computation on the same worker is submitted before it; random fork trees whose tasks sleep and
+// throw, on one worker, exact (seeds that once left a worker spinning on a stale task-work flag).
 #include <pulse/pulse.hpp>
 
 #include "expect_system_error.hpp"
@@ -27,6 +28,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <functional>
 #include <numeric>
 #include <set>
 #include <stdexcept>
@@ -81,6 +83,113 @@ pulse::task<std::vector<pulse::detail::fork_all_result_t<T>>> fork_all_of(std::v
 }
 
 std::exception_ptr g_plain_coroutine_failure;
+
+// A random tree of fork and fork_all nodes; a node may sleep a few microseconds before or after
+// its children, and may throw (a leaf before, an inner node after its children).
+struct sleepy_node {
+  int id = 0;
+  bool sleep_before = false;
+  bool sleep_after = false;
+  bool fail = false;
+  bool fork_all = false;  // else a fork of two, if it has children
+  std::vector<sleepy_node> children;
+};
+
+struct sleepy_node_failure {
+  int id;
+};
+
+class sleepy_tree_builder {
+public:
+  explicit sleepy_tree_builder(std::uint64_t seed) : m_state(seed) {}
+  sleepy_node build(int depth) {
+    sleepy_node node;
+    node.id = m_ids++;
+    node.sleep_before = next() % 6 == 0 && next() % 2 == 1;
+    node.sleep_after = next() % 6 == 0 && next() % 2 == 1;
+    node.fail = next() % 40 == 0;
+    if (depth > 0 && next() % 4 != 0) {
+      node.fork_all = next() % 2 == 0;
+      const std::uint32_t count = node.fork_all ? 1 + next() % 5 : 2;
+      for (std::uint32_t i = 0; i < count; ++i) {
+        node.children.push_back(build(depth - 1));
+      }
+    }
+    return node;
+  }
+
+private:
+  std::uint32_t next() {
+    m_state = m_state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<std::uint32_t>(m_state >> 33);
+  }
+  std::uint64_t m_state;
+  int m_ids = 0;
+};
+
+// The sum of the ids, or the failure a serial run meets first.
+long serial_sum(const sleepy_node& node) {
+  if (node.fail && node.children.empty()) {
+    throw sleepy_node_failure{node.id};
+  }
+  long sum = node.id;
+  for (const sleepy_node& child : node.children) {
+    sum += serial_sum(child);
+  }
+  if (node.fail) {
+    throw sleepy_node_failure{node.id};
+  }
+  return sum;
+}
+
+pulse::task<void> sleep_a_little(int id) { co_await pulse::sleep_for(std::chrono::microseconds(id * 7919 % 50)); }
+
+pulse::task<long> forked_sum(const sleepy_node& node) {
+  if (node.sleep_before) {
+    co_await sleep_a_little(node.id);
+  }
+  if (node.fail && node.children.empty()) {
+    throw sleepy_node_failure{node.id};
+  }
+  long sum = node.id;
+  if (node.fork_all) {
+    std::vector<pulse::task<long>> children;
+    for (const sleepy_node& child : node.children) {
+      children.push_back(forked_sum(child));
+    }
+    for (const long each : co_await pulse::fork_all(std::move(children))) {
+      sum += each;
+    }
+  } else if (!node.children.empty()) {
+    auto [left, right] = co_await pulse::fork(forked_sum(node.children[0]), forked_sum(node.children[1]));
+    sum += left + right;
+  }
+  if (node.sleep_after) {
+    co_await sleep_a_little(node.id);
+  }
+  if (node.fail) {
+    throw sleepy_node_failure{node.id};
+  }
+  co_return sum;
+}
+
+// The sum, or minus one minus the id of the node whose failure came out.
+long outcome_of(const std::function<long()>& run) {
+  try {
+    return run();
+  } catch (const sleepy_node_failure& failure) {
+    return -1 - failure.id;
+  }
+}
+
+pulse::task<void> forked_outcome(const sleepy_node& tree, long& outcome, std::atomic<bool>& done) {
+  try {
+    outcome = co_await forked_sum(tree);
+  } catch (const sleepy_node_failure& failure) {
+    outcome = -1 - failure.id;
+  }
+  done.store(true, std::memory_order_release);
+}
 
 }  // namespace
 
@@ -427,6 +536,37 @@ TEST_CASE("a task resumed by I/O inside a pcall's wait leaves the waiting frames
     }
   }
   CHECK(leftovers_run.load() == 6);
+}
+
+TEST_CASE("random fork trees over short sleeps with failures are exact on one worker", "[fork][timer]") {
+  // Seed 7 under heartbeat and 14835 under eager promotion once left the worker entering the
+  // kernel forever for a task-work flag that the kernel left set with no work queued, never
+  // sleeping and so never submitting the next timer: a hang within a second.
+  using pulse::promotion_mode;
+  for (const auto& [seed, mode] : {std::pair{7, promotion_mode::heartbeat}, std::pair{14835, promotion_mode::eager},
+                                   std::pair{7, promotion_mode::eager}, std::pair{14835, promotion_mode::heartbeat}}) {
+    const sleepy_node tree = sleepy_tree_builder(static_cast<std::uint64_t>(seed)).build(5);
+    const long expected = outcome_of([&] { return serial_sum(tree); });
+    pulse::runtime rt({.workers = 1, .heartbeat = 5us, .promotion = mode});
+    const auto stop = std::chrono::steady_clock::now() + 400ms;
+    int rounds = 0;
+    while (std::chrono::steady_clock::now() < stop) {
+      long outcome = 0;
+      std::atomic<bool> done{false};
+      pulse::spawn(rt, forked_outcome(tree, outcome, done));
+      const auto give_up = std::chrono::steady_clock::now() + 20s;
+      while (!done.load(std::memory_order_acquire) && std::chrono::steady_clock::now() < give_up) {
+        std::this_thread::sleep_for(100us);
+      }
+      if (!done.load(std::memory_order_acquire)) {
+        std::fprintf(stderr, "seed %d, round %d: the tree never finished (the worker would spin forever)\n", seed, rounds);
+        std::_Exit(1);
+      }
+      INFO("seed " << seed << ", round " << rounds);
+      REQUIRE(outcome == expected);
+      ++rounds;
+    }
+  }
 }
 
 TEST_CASE("an operation prepared before a long computation goes to the kernel without waiting for it", "[submit]") {

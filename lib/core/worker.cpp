@@ -188,6 +188,9 @@ void worker::poll() noexcept {
 
 void worker::heartbeat(std::int64_t now_ns) noexcept {
   m_counters.heartbeats.add();
+  if (m_ring != nullptr) {
+    m_ring->recheck_task_work_flag();
+  }
   const std::size_t latent = m_continuations.latent_count();
   heartbeat_sample sample{m_index, latent, std::chrono::nanoseconds{m_interval_ns},
                           std::chrono::nanoseconds{now_ns - m_last_heartbeat_ns},
