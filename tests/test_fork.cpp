@@ -5,7 +5,9 @@
 // in parallel (it is stolen); exceptions: the lowest-numbered failure is rethrown, siblings that
 // had started finish before the await completes, siblings not started are skipped; misuse (an empty
 // or already-started task) is a std::logic_error; a time-bounded stress of random fork trees with
-// exceptions at random nodes, checked against a serial evaluation, at 1, 2, 4 and 8 workers.
+// exceptions at random nodes, checked against a serial evaluation, at 1, 2, 4 and 8 workers; a
+// fork child resumed inline by user code (an event whose set() calls resume()) from inside a
+// sibling, directly or under the sibling's own fork, finishes without taking work that is not its.
 #include <pulse/pulse.hpp>
 
 #include "fib.hpp"
@@ -373,6 +375,69 @@ TEST_CASE("random fork trees with exceptions match a serial evaluation", "[fork]
   CHECK(trees > 50);
   CHECK(mismatches == 0);
   CHECK(checks.outlived == 0);
+}
+
+// A user-level event that resumes its waiter inline, inside set(), as many coroutine libraries'
+// events do: the waiter then runs on top of whatever frame called set().
+class inline_event {
+public:
+  bool await_ready() const noexcept { return m_set; }
+  void await_suspend(std::coroutine_handle<> waiter) noexcept { m_waiter = waiter; }
+  void await_resume() const noexcept {}
+  void set() {
+    m_set = true;
+    if (const std::coroutine_handle<> waiter = std::exchange(m_waiter, {})) {
+      waiter.resume();
+    }
+  }
+
+private:
+  std::coroutine_handle<> m_waiter;
+  bool m_set = false;
+};
+
+pulse::task<int> value_of(int value) { co_return value; }
+
+pulse::task<int> wait_then(inline_event& event, int value) {
+  co_await event;
+  co_return value;
+}
+
+pulse::task<int> set_then(inline_event& event, int value) {
+  event.set();
+  co_return value;
+}
+
+pulse::task<int> set_under_fork(inline_event& event, std::atomic<int>& runs) {
+  runs.fetch_add(1);
+  auto [set, other] = co_await pulse::fork(set_then(event, 20), value_of(30));
+  co_return set + other;
+}
+
+pulse::task<int> inline_resumed_sibling(bool under_fork, std::atomic<int>& runs) {
+  inline_event event;
+  // The first task suspends; the second resumes it inline, and it finishes inside the second
+  // (under the second's own fork, or directly), above entries of this fork or of the inner one.
+  if (under_fork) {
+    auto [waited, setter, last] = co_await pulse::fork(wait_then(event, 1), set_under_fork(event, runs), value_of(400));
+    co_return waited + setter + last;
+  }
+  auto [waited, setter, last] = co_await pulse::fork(wait_then(event, 1), set_then(event, 50), value_of(400));
+  co_return waited + setter + last;
+}
+
+TEST_CASE("a fork child resumed inline by user code from inside a sibling takes only its own work", "[fork][inline]") {
+  for (const unsigned workers : {1U, 2U}) {
+    pulse::runtime rt({.workers = workers});
+    for (int round = 0; round < 50; ++round) {
+      std::atomic<int> runs{0};
+      const int direct = pulse::sync_wait(rt, inline_resumed_sibling(false, runs));
+      CHECK(direct == 451);
+      const int nested = pulse::sync_wait(rt, inline_resumed_sibling(true, runs));
+      CHECK(nested == 451);
+      CHECK(runs.load() == 1);
+    }
+  }
 }
 
 }  // namespace

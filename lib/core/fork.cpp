@@ -1,5 +1,5 @@
-// The runtime side of pulse::fork: child start and finish hooks, and the join. See
-// include/pulse/detail/fork_join.hpp for the protocol.
+// The runtime side of pulse::fork: misuse errors, the start of a stolen rest of a fork, and the
+// join's arrivals. See include/pulse/detail/fork_join.hpp for the protocol.
 #include "core/runtime_impl.hpp"
 
 #include <pulse/detail/fork_join.hpp>
@@ -19,10 +19,10 @@ void throw_not_forkable(bool has_coroutine, std::size_t position, const char* op
 }
 
 std::coroutine_handle<> start_stolen_fork_rest(fork_join& join) noexcept {
-  // The steal passed the fork's bookkeeping to this strand: the previous holder wrote it before
-  // pushing the entry that this strand's deque pop or steal acquired.
+  // Taking the entry passed the fork's bookkeeping to this strand: the strand that held the rest
+  // before wrote it before pushing the entry that this strand's deque pop or steal acquired.
   ++join.steals;
-  return start_fork_child(join, join.published);
+  return start_fork_child(join, join.published.load(std::memory_order_relaxed));
 }
 
 std::coroutine_handle<> arrive_at_join(fork_join& join, std::uint32_t amount) noexcept {

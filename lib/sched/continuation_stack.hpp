@@ -68,8 +68,8 @@ public:
   void forget_popped_promoted() noexcept { m_stack.promoted.store(size(), std::memory_order_relaxed); }
 
   // What the worker runs from its loop (or while waiting) is a strand, starting at the size the
-  // stack had then. The entries a strand leaves above
-  // its base when it returns belong to frames that went on elsewhere, or that suspended:
+  // stack had then. The entries a strand leaves above its base when it returns belong to frames
+  // that went on elsewhere, or that suspended:
   //  - a frame whose continuation a thief took: those entries were all promoted (a stolen entry
   //    was promoted, so is everything older) and taken, so cutting back forgets nothing live;
   //  - a frame suspended on I/O: its entries may still be latent. The worker promotes them all
@@ -77,7 +77,8 @@ public:
   //    strand nested in a wait, hands them to the injection queue (worker::end_nested_strand).
   struct strand_mark {
     std::uint32_t base;
-    bool nested;  // the interrupted strand is a real one: this strand runs inside a wait
+    bool nested;  // the interrupted strand is a real one: this strand runs inside a wait, or runs
+                  // a leftover of one that could not be promoted (worker::end_strand)
   };
   std::uint32_t strand_base() const noexcept { return m_stack.strand_base; }
   // Starts a strand at the current top; returns the strand it interrupts.

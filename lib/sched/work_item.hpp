@@ -1,7 +1,7 @@
-// What a worker's deque holds: the rest of a fork (its join, whose next child is to start), a
-// stack_job to execute (pcall's later calls, a split-off loop range), or a coroutine to resume
-// (sync_wait's root, work handed over through the injection queue). One word, tagged in its low
-// bits (latent_stack.hpp), the same word the latent stack holds.
+// What a worker runs: the rest of a fork (its join, whose next child is to start) or a stack_job to
+// execute (pcall's later calls, a split-off loop range), from a deque, the latent stack or the
+// injection queue; or a coroutine to resume (sync_wait's root and spawned tasks, from the injection
+// queue; tasks that I/O completed). One word, tagged in its low bits (latent_stack.hpp).
 #pragma once
 
 #include <pulse/detail/fork_join.hpp>
@@ -19,7 +19,6 @@ public:
     return work_item{reinterpret_cast<std::uintptr_t>(handle.address())};
   }
   static work_item job(stack_job& job) noexcept { return work_item{latent_entry_of(job)}; }
-  static work_item fork_rest(fork_join& join) noexcept { return work_item{latent_entry_of(join)}; }
   // As stored on the latent stack (include/pulse/detail/latent_stack.hpp).
   static work_item from_bits(latent_entry bits) noexcept { return work_item{bits}; }
   latent_entry bits() const noexcept { return m_bits; }

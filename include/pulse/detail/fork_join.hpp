@@ -44,9 +44,11 @@ public:
   // The children's coroutines, in order; owned by the awaitable.
   const std::coroutine_handle<>* children = nullptr;
   std::uint32_t count = 0;
-  // The child that the fork's latent entry starts. Written before the entry is pushed; a thief
-  // reads it after taking the entry from a deque, which the push happened before.
-  std::uint32_t published = 0;
+  // The child that the fork's latent entry starts. Written before the entry is pushed; whoever
+  // takes the entry (from a deque, the injection queue, or a strand's leftovers) reads it after
+  // that, which the push happened before. Atomic (relaxed) for the child that finishes and compares it with its
+  // successor while a thief that took the entry may be writing it.
+  std::atomic<std::uint32_t> published{0};
 
   std::coroutine_handle<> parent;
   std::uint32_t steals = 0;  // strands that took the rest of the fork from a deque
@@ -94,7 +96,7 @@ inline bool any_child_failed(const fork_join& join) noexcept { return join.faile
 [[gnu::always_inline]] inline void publish_fork_rest(fork_join& join, std::uint32_t index) noexcept {
   latent_stack* const self = this_thread_latent_stack();
   if (self != nullptr) [[likely]] {
-    join.published = index;
+    join.published.store(index, std::memory_order_relaxed);
     try {
       latent_push(*self, latent_entry_of(join));
       return;
@@ -144,8 +146,12 @@ std::coroutine_handle<> start_stolen_fork_rest(fork_join& join) noexcept;
   if (join.unpublished_after.load(std::memory_order_relaxed) != index) [[likely]] {
     latent_stack* const self = this_thread_latent_stack();
     // Not taken back: a thief has the rest of the fork (or this child resumed in another strand,
-    // after suspending, and its entry went to the deque then). This strand ends here.
-    if (self == nullptr || !latent_take_back(*self)) [[unlikely]] {
+    // after suspending, and its entry went to the deque then), or, having been resumed inline by
+    // user code, this child finishes above entries not its own, and its entry, still latent below
+    // them, will run from the deque. This strand ends here. The entry is the join's for every
+    // child: `published` tells whether it is still this child's (it changes when it is taken).
+    if (self == nullptr || join.published.load(std::memory_order_relaxed) != next ||
+        !latent_take_back_if_newest(*self, latent_entry_of(join))) [[unlikely]] {
       return arrive_at_join(join, 1);
     }
   }

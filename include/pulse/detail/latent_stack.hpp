@@ -32,8 +32,9 @@
 
 namespace pulse::detail {
 
-// A work_item's bits (lib/sched/work_item.hpp): a coroutine frame (64-byte aligned: no tag), a
-// stack_job tagged in bit 0, or the rest of a fork (its fork_join) tagged in bit 1.
+// A work_item's bits (lib/sched/work_item.hpp). On the latent stack: a stack_job tagged in bit 0, or
+// the rest of a fork (its fork_join) tagged in bit 1. A work item may also be a coroutine frame,
+// untagged (frames are at least 16-byte aligned), but those never go through the latent stack.
 using latent_entry = std::uintptr_t;
 inline constexpr latent_entry latent_job_tag = 1;
 inline constexpr latent_entry latent_fork_rest_tag = 2;
@@ -102,20 +103,37 @@ inline void latent_reserve(latent_stack& stack, std::uint32_t count) {
   }
 }
 
-// Takes the newest entry back: true if no thief took it, false if one did, or if the strand has no
-// entry of its own (its frame resumed here after a thief took the sibling it would take back).
-// By strict nesting the entry is the caller's own, which it knows: the entry itself is not read.
-inline bool latent_take_back(latent_stack& stack) noexcept {
-  const std::uint32_t size = stack.size.load(std::memory_order_relaxed);
-  if (size == stack.strand_base) [[unlikely]] {
-    return false;
-  }
+// Takes back the newest entry, at size - 1 (above the strand's base): true if no thief took it.
+inline bool latent_take_back_at(latent_stack& stack, std::uint32_t size) noexcept {
   stack.size.store(size - 1, std::memory_order_relaxed);
   std::atomic_signal_fence(std::memory_order_seq_cst);  // the size down before `promoted` is read
   if (size - 1 >= stack.promoted.load(std::memory_order_relaxed)) [[likely]] {
     return true;
   }
   return latent_pop_promoted(stack) != 0;
+}
+
+// Takes the newest entry back: true if no thief took it, false if one did, or if the strand has no
+// entry of its own (its frame resumed here after a thief took the sibling it would take back).
+// For a caller whose entry is the newest by strict nesting (pcall), which knows what it is: the
+// entry itself is not read.
+inline bool latent_take_back(latent_stack& stack) noexcept {
+  const std::uint32_t size = stack.size.load(std::memory_order_relaxed);
+  if (size == stack.strand_base) [[unlikely]] {
+    return false;
+  }
+  return latent_take_back_at(stack, size);
+}
+
+// The same for `entry`, only if it is the newest: a coroutine that user code resumed inline (an
+// event's set() calling resume()) from inside another frame of this strand finishes above entries
+// that are not its own, and must leave them.
+inline bool latent_take_back_if_newest(latent_stack& stack, latent_entry entry) noexcept {
+  const std::uint32_t size = stack.size.load(std::memory_order_relaxed);
+  if (size == stack.strand_base || stack.entries[size - 1] != entry) [[unlikely]] {
+    return false;
+  }
+  return latent_take_back_at(stack, size);
 }
 
 }  // namespace pulse::detail
