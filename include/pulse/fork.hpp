@@ -12,7 +12,8 @@
 // Exceptions: once a task has thrown, siblings that have not started are skipped, those running
 // finish, and the exception of the lowest-numbered task that threw is rethrown. That is the same
 // exception the tasks would throw run one after the other, whatever the schedule. No task outlives
-// the await.
+// the await. If the worker has no memory to record the rest of a fork where a thief could take it,
+// the tasks simply run one after the other: the fork never fails for lack of scheduler memory.
 #pragma once
 
 #include <pulse/detail/fork_join.hpp>
