@@ -70,6 +70,9 @@ fork_result_t<T> take_fork_value(task_promise<T>& child) {
   }
 }
 
+// Throws std::length_error: more children than a join counts.
+[[noreturn]] void throw_too_many_children(std::size_t count, const char* operation);
+
 // Throws std::logic_error naming what is wrong with the task at `position`: empty or already started.
 [[noreturn]] void throw_not_forkable(bool has_coroutine, std::size_t position, const char* operation);
 
@@ -175,21 +178,23 @@ public:
   // As fork_awaitable: the coroutines are taken out of the tasks once all are known to be
   // forkable, and the fork owns the bare handles, which the join reads by index.
   explicit fork_all_awaitable(std::vector<task<T>> children) : m_count(children.size()) {
+    if (m_count >= detail::fork_join::most_children) {
+      detail::throw_too_many_children(m_count, "pulse::fork_all");
+    }
     for (std::size_t position = 0; position < m_count; ++position) {
       detail::check_forkable(children[position], position, "pulse::fork_all");
     }
-    std::coroutine_handle<>* handles = m_inline;
     if (m_count > inline_capacity) {
       m_heap = std::make_unique_for_overwrite<std::coroutine_handle<>[]>(m_count);  // may throw: nothing taken yet
-      handles = m_heap.get();
+      m_handles = m_heap.get();
     }
     for (std::size_t position = 0; position < m_count; ++position) {
-      std::construct_at(handles + position, detail::task_access::release(children[position]));
+      std::construct_at(m_handles + position, detail::task_access::release(children[position]));
     }
   }
   fork_all_awaitable(const fork_all_awaitable&) = delete;
   fork_all_awaitable& operator=(const fork_all_awaitable&) = delete;
-  ~fork_all_awaitable() { detail::destroy_children(handles()); }
+  ~fork_all_awaitable() { detail::destroy_children({m_handles, m_count}); }
 
   bool await_ready() const noexcept { return m_count == 0; }
 
@@ -197,7 +202,7 @@ public:
     for (std::size_t i = 0; i < m_count; ++i) {
       promise(i).link_to_fork(m_join, static_cast<std::uint32_t>(i), parent);
     }
-    m_join.children = handles().data();
+    m_join.children = m_handles;
     m_join.count = static_cast<std::uint32_t>(m_count);
     return detail::transfer_to(detail::fork_start(m_join, parent));
   }
@@ -217,9 +222,7 @@ public:
   }
 
 private:
-  std::span<std::coroutine_handle<>> handles() noexcept { return {m_heap ? m_heap.get() : m_inline, m_count}; }
-  std::span<const std::coroutine_handle<>> handles() const noexcept { return {m_heap ? m_heap.get() : m_inline, m_count}; }
-  detail::task_promise<T>& promise(std::size_t index) const noexcept { return detail::child_promise<T>(handles()[index]); }
+  detail::task_promise<T>& promise(std::size_t index) const noexcept { return detail::child_promise<T>(m_handles[index]); }
 
   std::size_t m_count;
   std::unique_ptr<std::coroutine_handle<>[]> m_heap;
@@ -228,6 +231,9 @@ private:
   union {
     std::coroutine_handle<> m_inline[inline_capacity];
   };
+  // m_inline or m_heap. The awaitable never moves (it is not copyable or movable, and returned
+  // only as a prvalue), so it may point into itself.
+  std::coroutine_handle<>* m_handles = m_inline;
   detail::fork_join m_join;
 };
 

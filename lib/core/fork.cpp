@@ -11,6 +11,11 @@
 #include <stdexcept>
 
 namespace pulse::detail {
+void throw_too_many_children(std::size_t count, const char* operation) {
+  throw std::length_error(fmt::format("{}: {} tasks, more than a fork can join ({})", operation, count,
+                                      fork_join::most_children - 1));
+}
+
 void throw_not_forkable(bool has_coroutine, std::size_t position, const char* operation) {
   if (!has_coroutine) {
     throw std::logic_error(fmt::format("{}: task {} is empty (default-constructed or moved from)", operation, position));

@@ -188,9 +188,6 @@ void worker::poll() noexcept {
 
 void worker::heartbeat(std::int64_t now_ns) noexcept {
   m_counters.heartbeats.add();
-  if (m_ring != nullptr) {
-    m_ring->recheck_task_work_flag();
-  }
   const std::size_t latent = m_continuations.latent_count();
   heartbeat_sample sample{m_index, latent, std::chrono::nanoseconds{m_interval_ns},
                           std::chrono::nanoseconds{now_ns - m_last_heartbeat_ns},
@@ -760,7 +757,7 @@ void worker::run() noexcept {
         m_index,
         [this, timeout_ns] {
           return m_owner.work_visible() || m_owner.finished() || (timeout_ns == 0 && m_owner.any_worker_busy()) ||
-                 (m_ring != nullptr && (!m_ring->ready().empty() || m_ring->completions_pending()));
+                 (m_ring != nullptr && (!m_ring->ready().empty() || m_ring->completions_posted()));
         },
         timeout_ns, m_ring != nullptr ? in_ring : ring_sleeper{});
     counted_as_searching = reason == idle_workers::wake_reason::notified;

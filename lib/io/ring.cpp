@@ -162,7 +162,6 @@ void io_ring::submit() noexcept {
   }
   m_submit_calls.add();
   m_last_submit_ns = now_ns();
-  m_task_work_flag_stale = false;
   // EINTR, EAGAIN, EBUSY: nothing taken this time; the entries stay queued for the next call.
   // With SUBMIT_ALL (or per-entry errors posted as CQEs) no entry is lost to another error.
   io_uring_submit(&m_ring);
@@ -171,24 +170,14 @@ void io_ring::submit() noexcept {
 bool io_ring::completions_pending() const noexcept {
   // The kernel's flags word, shared with it (relaxed: a hint, confirmed by reaping).
   const unsigned flags = __atomic_load_n(m_ring.sq.kflags, __ATOMIC_RELAXED);
-  return io_uring_cq_ready(&m_ring) != 0 || (flags & IORING_SQ_CQ_OVERFLOW) != 0 ||
-         ((flags & IORING_SQ_TASKRUN) != 0 && !m_task_work_flag_stale);
+  return io_uring_cq_ready(&m_ring) != 0 || (flags & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW)) != 0;
 }
 
 void io_ring::reap() noexcept {
   const unsigned flags = __atomic_load_n(m_ring.sq.kflags, __ATOMIC_RELAXED);
-  const bool entered =
-      (flags & IORING_SQ_CQ_OVERFLOW) != 0 || ((flags & IORING_SQ_TASKRUN) != 0 && !m_task_work_flag_stale);
-  if (entered) {
+  if ((flags & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW)) != 0) {
     io_uring_get_events(&m_ring);  // runs deferred completion work, flushes overflowed CQEs
   }
-  if (io_uring_cq_ready(&m_ring) == 0) {
-    // Entered for the flag and nothing came: the flag is stale if still set (see its member).
-    m_task_work_flag_stale = (__atomic_load_n(m_ring.sq.kflags, __ATOMIC_RELAXED) & IORING_SQ_TASKRUN) != 0 &&
-                             (entered || m_task_work_flag_stale);
-    return;
-  }
-  m_task_work_flag_stale = false;
   while (true) {
     unsigned head = 0;
     unsigned count = 0;
@@ -245,7 +234,6 @@ void io_ring::sleep(std::int64_t timeout_ns) noexcept {
   }
   m_submit_calls.add();
   m_last_submit_ns = now_ns();
-  m_task_work_flag_stale = false;
   io_uring_cqe* cqe = nullptr;
   if (timeout_ns > 0) {
     __kernel_timespec timeout{timeout_ns / 1'000'000'000, timeout_ns % 1'000'000'000};

@@ -83,11 +83,14 @@ public:
 
   // Sends every prepared entry to the kernel.
   void submit() noexcept;
-  // Whether completions may be waiting: reads the shared rings only (no system call).
+  // Whether completions may be waiting: reads the shared rings only (no system call). A hint: the
+  // kernel's task-work flag counts, and the kernel (6.18 here) can leave it set with no work
+  // queued, clearing it only when it next runs task work.
   bool completions_pending() const noexcept;
-  // Trusts the kernel's task-work flag again after reap() found it stale (see below); the worker
-  // calls it at each heartbeat, so a completion hidden behind a stale flag waits one interval at most.
-  void recheck_task_work_flag() noexcept { m_task_work_flag_stale = false; }
+  // Whether completions sit in the completion queue now. What decides that a worker must not
+  // sleep: sleep() runs any deferred task work itself, so a worker that refused to sleep on the
+  // flag alone could spin forever on a stale one, never submitting what it waits for.
+  bool completions_posted() const noexcept { return io_uring_cq_ready(&m_ring) != 0; }
   // Takes every completion there is onto ready(), entering the kernel only if it has deferred
   // completion work or overflowed completions to flush. Runs no user code.
   void reap() noexcept;
@@ -110,11 +113,6 @@ private:
   std::uint64_t m_wake_buffer = 0;
   bool m_wake_armed = false;
   std::int64_t m_last_submit_ns = 0;
-  // The kernel (6.18 here) can leave IORING_SQ_TASKRUN set with no task work queued: it clears the
-  // flag only when it runs task work, and work queued while it runs is run in the same pass. A
-  // worker that took the flag at its word would enter the kernel forever and never sleep. So when
-  // entering for it reaped nothing, the flag is ignored until the next submit, sleep or heartbeat.
-  bool m_task_work_flag_stale = false;
   io_ready_list m_ready;
   owner_counter m_prepared;
   owner_counter m_completed;

@@ -27,15 +27,18 @@
 
 #include <atomic>
 #include <coroutine>
+#include <cstddef>
 #include <cstdint>
-#include <limits>
 
 namespace pulse::detail {
 
 class fork_join {
 public:
   static constexpr std::uint32_t arrival_total = 1U << 30;
-  static constexpr std::uint32_t no_child = std::numeric_limits<std::uint32_t>::max();
+  // In `published`: the child below it could not publish its successor, and starts it directly.
+  static constexpr std::uint32_t unpublished_after = 1U << 31;
+  // fork_all refuses this many (std::length_error): indexes must stay below the flag above.
+  static constexpr std::size_t most_children = unpublished_after;
 
   fork_join() noexcept = default;
   fork_join(const fork_join&) = delete;
@@ -44,10 +47,12 @@ public:
   // The children's coroutines, in order; owned by the awaitable.
   const std::coroutine_handle<>* children = nullptr;
   std::uint32_t count = 0;
-  // The child that the fork's latent entry starts. Written before the entry is pushed; whoever
-  // takes the entry (from a deque, the injection queue, or a strand's leftovers) reads it after
-  // that, which the push happened before. Atomic (relaxed) for the child that finishes and compares it with its
-  // successor while a thief that took the entry may be writing it.
+  // The rest of the fork: the child that its latent entry starts, or unpublished_after | k when
+  // child k could not publish its successor (no memory to grow the latent stack, or not on a
+  // worker). Written before the entry is pushed; whoever takes the entry (from a deque, the
+  // injection queue, or a strand's leftovers) reads it after that, which the push happened before.
+  // Atomic (relaxed) for the child that finishes and compares it with its own successor while a
+  // thief that took the entry may be writing it: a thief only writes later children's values.
   std::atomic<std::uint32_t> published{0};
 
   std::coroutine_handle<> parent;
@@ -59,11 +64,6 @@ public:
   // its starter sees the flag, and runs if it misses it. After the join, exact: the parent reads it
   // (any_child_failed) to know whether every child returned a value.
   std::atomic<bool> failed{false};
-  // The child whose successor could not be published (no memory to grow the latent stack, or not on
-  // a worker): its finish starts the successor directly. Atomic because a thief may write it for a
-  // later child while this one finishes; relaxed, as each reader only looks for its own index,
-  // written earlier on its own path.
-  std::atomic<std::uint32_t> unpublished_after{no_child};
 };
 
 // As a latent_stack entry, tagged (latent_stack.hpp).
@@ -104,7 +104,7 @@ inline bool any_child_failed(const fork_join& join) noexcept { return join.faile
       // std::bad_alloc, with nothing recorded: the fork goes on serially from here
     }
   }
-  join.unpublished_after.store(index - 1, std::memory_order_relaxed);
+  join.published.store(fork_join::unpublished_after | (index - 1), std::memory_order_relaxed);
 }
 
 // Starts child `index` in the calling strand, which holds the rest of the fork: publishes the
@@ -143,19 +143,21 @@ std::coroutine_handle<> start_stolen_fork_rest(fork_join& join) noexcept;
   if (next == join.count) {
     return end_fork_strand(join);
   }
-  if (join.unpublished_after.load(std::memory_order_relaxed) != index) [[likely]] {
+  // The entry is the join's for every child: `published` tells whether it is still this child's
+  // (it changes when it is taken), or whether this child published nothing.
+  const std::uint32_t published = join.published.load(std::memory_order_relaxed);
+  if (published == next) [[likely]] {
     latent_stack* const self = this_thread_latent_stack();
-    // Not taken back: a thief has the rest of the fork (or this child resumed in another strand,
-    // after suspending, and its entry went to the deque then), or, having been resumed inline by
-    // user code, this child finishes above entries not its own, and its entry, still latent below
-    // them, will run from the deque. This strand ends here. The entry is the join's for every
-    // child: `published` tells whether it is still this child's (it changes when it is taken).
-    if (self == nullptr || join.published.load(std::memory_order_relaxed) != next ||
-        !latent_take_back_if_newest(*self, latent_entry_of(join))) [[unlikely]] {
-      return arrive_at_join(join, 1);
+    // Not taken back: this child resumed in another strand after suspending (its entry went to
+    // the deque then), or, resumed inline by user code, it finishes above entries not its own, and
+    // its entry, still latent below them, will run from the deque. Either way, like a stolen one.
+    if (self != nullptr && latent_take_back_if_newest(*self, latent_entry_of(join))) [[likely]] {
+      return start_fork_child(join, next);
     }
+  } else if (published == (fork_join::unpublished_after | index)) {
+    return start_fork_child(join, next);  // nothing was published: run the successor serially
   }
-  return start_fork_child(join, next);
+  return arrive_at_join(join, 1);  // someone else has the rest of the fork; this strand ends here
 }
 
 }  // namespace pulse::detail
