@@ -2,7 +2,8 @@
 // Covers: with two workers, long tasks get their latent siblings promoted and stolen (counters),
 // including under a frame that never forks (the SIGURG nudge); pcall's results (values, void,
 // references), its plain join and its stolen join (a call that provably ran on another worker),
-// its exception path (every call runs, the lowest-numbered exception is rethrown) and its inline
+// its exception path (every call runs, the lowest-numbered exception is rethrown, every value made
+// is destroyed, inline or stolen, first call failing or a later one) and its inline
 // path off the workers; fib by fork and by pcall exact under every promotion mode, heartbeat
 // intervals of 20 us, 100 us and 1 ms, and a user policy (which is called); parallel_for visiting
 // every index exactly once, empty and one-element ranges; parallel_reduce exact under every mode;
@@ -10,6 +11,7 @@
 // that moved to another worker at a join (its continuation stack there starts above its entries).
 #include <pulse/pulse.hpp>
 
+#include "counted.hpp"
 #include "fib.hpp"
 
 #include <catch2/catch.hpp>
@@ -146,6 +148,59 @@ TEST_CASE("pcall runs every call and rethrows the lowest-numbered failure", "[pc
     CHECK(pulse::sync_wait(rt, pcall_failures(ran, stolen)) == 1);
     CHECK(ran == 3);
   }
+}
+
+// The first call throws; the later ones return values that must still be destroyed, whether they
+// ran inline or on the thief. With `stolen`, the first waits until the second started elsewhere.
+pulse::task<int> pcall_first_fails(std::atomic<int>& ran, bool stolen) {
+  using pulse_test::counted;
+  std::atomic<int> arrived{0};
+  try {
+    pulse::pcall(
+        [&]() -> counted {
+          ++ran;
+          if (stolen) {
+            rendezvous(arrived);
+          }
+          throw numbered_error(0);
+        },
+        [&] {
+          ++ran;
+          if (stolen) {
+            rendezvous(arrived);
+          }
+          return counted(1);
+        },
+        [&] {
+          ++ran;
+          return counted(2);
+        });
+  } catch (const numbered_error& e) {
+    co_return e.id;
+  }
+  co_return -1;
+}
+
+pulse::task<int> pcall_counted_values() {
+  using pulse_test::counted;
+  auto [a, b] = pulse::pcall([] { return counted(1); }, [] { return counted(2); });
+  co_return a.value + b.value + pulse_test::counted::alive();
+}
+
+TEST_CASE("pcall destroys every value it made, whichever call threw", "[pcall][exception]") {
+  using pulse_test::counted;
+  pulse::runtime rt{{.workers = 2}};
+  for (const bool stolen : {false, true}) {
+    counted::reset();
+    std::atomic<int> ran{0};
+    CHECK(pulse::sync_wait(rt, pcall_first_fails(ran, stolen)) == 0);
+    CHECK(ran == 3);
+    CHECK(counted::alive() == 0);
+  }
+  counted::reset();
+  CHECK(pulse::sync_wait(rt, pcall_counted_values()) == 1 + 2 + 2);  // the two in the tuple are alive
+  CHECK(counted::alive() == 0);
+  CHECK(counted::copied == 0);
 }
 
 pulse::task<long> sum_of_squares(std::size_t n) {
