@@ -1,14 +1,15 @@
 // Heartbeat scheduling: latent work, promotion, pcall, policies, loops.
 // Covers: with two workers, long tasks get their latent siblings promoted and stolen (counters),
 // including under a frame that never forks (the SIGURG nudge); pcall's results (values, void,
-// references), its plain join and its stolen join (a call that provably ran on another worker),
-// its exception path (every call runs, the lowest-numbered exception is rethrown, every value made
-// is destroyed, inline or stolen, first call failing or a later one) and its inline
-// path off the workers; fib by fork and by pcall exact under every promotion mode, heartbeat
-// intervals of 20 us, 100 us and 1 ms, and a user policy (which is called); parallel_for visiting
-// every index exactly once, empty and one-element ranges; parallel_reduce exact under every mode;
-// an exception in a loop rethrown after the split-off ranges finish; sequential forks in a task
-// that moved to another worker at a join (its continuation stack there starts above its entries).
+// references), calling the caller's callables (not copies), its plain join and its stolen join (a
+// call that provably ran on another worker), its exception path (every call runs, the
+// lowest-numbered exception is rethrown, every value made is destroyed, inline or stolen, first
+// call failing or a later one) and its inline path off the workers; fib by fork and by pcall exact
+// under every promotion mode, heartbeat intervals of 20 us, 100 us and 1 ms, and a user policy
+// (which is called); parallel_for visiting every index exactly once, empty and one-element ranges;
+// parallel_reduce exact under every mode; an exception in a loop rethrown after the split-off
+// ranges finish; sequential forks in a task that moved to another worker at a join (its
+// continuation stack there starts above its entries).
 #include <pulse/pulse.hpp>
 
 #include "counted.hpp"
@@ -98,6 +99,25 @@ pulse::task<bool> pcall_stolen_join(std::atomic<int>& arrived) {
   // Each side waits (bounded) for the other: only possible if the second call was stolen.
   auto [a, b] = pulse::pcall([&] { return rendezvous(arrived); }, [&] { return rendezvous(arrived); });
   co_return a == 2 && b == 2;
+}
+
+// A callable with state of its own: pcall must call the caller's object, not a copy.
+struct call_counter {
+  int calls = 0;
+  int operator()() { return ++calls; }
+};
+
+pulse::task<int> pcall_calls_the_callers_object(call_counter& later) {
+  call_counter first;
+  auto [a, b] = pulse::pcall(first, later);
+  co_return a + b + first.calls + later.calls;
+}
+
+TEST_CASE("pcall calls the caller's own callables", "[pcall]") {
+  pulse::runtime rt{{.workers = 2}};
+  call_counter later;
+  CHECK(pulse::sync_wait(rt, pcall_calls_the_callers_object(later)) == 4);
+  CHECK(later.calls == 1);
 }
 
 TEST_CASE("pcall's stolen join waits for the thief", "[pcall][steal]") {

@@ -91,33 +91,39 @@ using call_result_t = std::invoke_result_t<F&>;
 template <typename F>
 using pcall_element_t = std::conditional_t<std::is_void_v<call_result_t<F>>, std::monostate, call_result_t<F>>;
 
-// One later call of a pcall, living in pcall's frame.
+// A small callable that a copy calls exactly like the original (trivially copied, and called as
+// const: no state of its own that a call could change).
+template <typename F>
+inline constexpr bool copy_calls_like_original =
+    std::is_trivially_copyable_v<F> && sizeof(F) <= 2 * sizeof(void*) && std::is_invocable_v<const F&>;
+
+// One later call of a pcall, living in pcall's frame. It keeps a copy of a small callable, else a
+// reference: with a copy, the original's address never escapes, so the inline path, which calls
+// the original, finds its captures in registers rather than reloading them through the job.
 template <typename F>
 class call_job final : public stack_job {
 public:
-  explicit call_job(F& fn) noexcept : stack_job(&run), m_fn(fn) {}
+  explicit call_job(F& fn) noexcept : stack_job(&run), m_fn(fn) {}  // a trivial copy, or a reference
   call_outcome<call_result_t<F>> outcome;
   // Whether the call returned, when a thief ran it: written before done() says it finished, and
   // read only then (left unset otherwise: a store on every pcall for nothing).
   bool returned_on_thief;
 
-  [[gnu::always_inline]] bool run_inline() noexcept { return outcome.capture(m_fn); }
-
 private:
   static void run(stack_job& self) noexcept {
     auto& job = static_cast<call_job&>(self);
-    job.returned_on_thief = job.run_inline();
+    job.returned_on_thief = job.outcome.capture(job.m_fn);
   }
-  F& m_fn;
+  std::conditional_t<copy_calls_like_original<F>, const F, F&> m_fn;
 };
 
 // Takes a later call back and runs it here if no thief took it: true, and whether it returned in
 // `returned`. False if a thief has it.
 template <typename F>
-[[gnu::always_inline]] inline bool run_unless_stolen(latent_stack* stack, call_job<F>& job,
+[[gnu::always_inline]] inline bool run_unless_stolen(latent_stack* stack, call_job<F>& job, F& fn,
                                                      bool& returned) noexcept {
   if (stack == nullptr || reclaim_job(*stack, job)) {
-    returned = job.run_inline();  // nobody took it: a plain call
+    returned = job.outcome.capture(fn);  // nobody took it: a plain call of the original
     return true;
   }
   return false;
@@ -146,9 +152,9 @@ template <typename F>
 // and that call per pcall cost tree_sum a quarter of its time.
 template <typename... F, std::size_t... I>
 [[gnu::always_inline]] inline void join_later_calls(latent_stack* stack, std::tuple<call_job<F>...>& later,
-                                                    bool (&returned)[sizeof...(F)],
+                                                    std::tuple<F&...> fns, bool (&returned)[sizeof...(F)],
                                                     std::index_sequence<I...>) noexcept {
-  const bool ran[] = {run_unless_stolen(stack, std::get<I>(later), returned[I])...};  // braced: in order
+  const bool ran[] = {run_unless_stolen(stack, std::get<I>(later), std::get<I>(fns), returned[I])...};  // in order
   (wait_unless_ran(std::get<I>(later), ran[I], returned[I]), ...);
 }
 
@@ -224,7 +230,8 @@ template <typename F, typename... G>
   const bool first_returned = first.capture(f);
 
   bool later_returned[count];
-  detail::join_later_calls(stack, later, later_returned, std::make_index_sequence<count>{});
+  detail::join_later_calls(stack, later, std::tuple<std::remove_reference_t<G>&...>(g...), later_returned,
+                           std::make_index_sequence<count>{});
   return detail::pcall_results<F>(first, first_returned, later, later_returned,
                                   std::make_index_sequence<count>{});
 }
