@@ -11,6 +11,7 @@
 #include <pulse/pulse.hpp>
 
 #include "fib.hpp"
+#include "inline_event.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -377,36 +378,10 @@ TEST_CASE("random fork trees with exceptions match a serial evaluation", "[fork]
   CHECK(checks.outlived == 0);
 }
 
-// A user-level event that resumes its waiter inline, inside set(), as many coroutine libraries'
-// events do: the waiter then runs on top of whatever frame called set().
-class inline_event {
-public:
-  bool await_ready() const noexcept { return m_set; }
-  void await_suspend(std::coroutine_handle<> waiter) noexcept { m_waiter = waiter; }
-  void await_resume() const noexcept {}
-  void set() {
-    m_set = true;
-    if (const std::coroutine_handle<> waiter = std::exchange(m_waiter, {})) {
-      waiter.resume();
-    }
-  }
-
-private:
-  std::coroutine_handle<> m_waiter;
-  bool m_set = false;
-};
-
-pulse::task<int> value_of(int value) { co_return value; }
-
-pulse::task<int> wait_then(inline_event& event, int value) {
-  co_await event;
-  co_return value;
-}
-
-pulse::task<int> set_then(inline_event& event, int value) {
-  event.set();
-  co_return value;
-}
+using pulse_test::inline_event;
+using pulse_test::set_then;
+using pulse_test::value_of;
+using pulse_test::wait_then;
 
 pulse::task<int> set_under_fork(inline_event& event, std::atomic<int>& runs) {
   runs.fetch_add(1);

@@ -1,19 +1,21 @@
 // Heartbeat scheduling: latent work, promotion, pcall, policies, loops.
 // Covers: with two workers, long tasks get their latent siblings promoted and stolen (counters),
 // including under a frame that never forks (the SIGURG nudge); pcall's results (values, void,
-// references), calling the caller's callables (not copies), its plain join and its stolen join (a
-// call that provably ran on another worker), its exception path (every call runs, the
-// lowest-numbered exception is rethrown, every value made is destroyed, inline or stolen, first
-// call failing or a later one) and its inline path off the workers; fib by fork and by pcall exact
-// under every promotion mode, heartbeat intervals of 20 us, 100 us and 1 ms, and a user policy
-// (which is called); parallel_for visiting every index exactly once, empty and one-element ranges;
-// parallel_reduce exact under every mode; an exception in a loop rethrown after the split-off
-// ranges finish; sequential forks in a task that moved to another worker at a join (its
+// references), calling the caller's callables (not copies), taking its call back from under a
+// coroutine its first call resumed inline (which forked and suspended), its plain join and its
+// stolen join (a call that provably ran on another worker), its exception path (every call runs,
+// the lowest-numbered exception is rethrown, every value made is destroyed, inline or stolen,
+// first call failing or a later one) and its inline path off the workers; fib by fork and by pcall
+// exact under every promotion mode, heartbeat intervals of 20 us, 100 us and 1 ms, and a user
+// policy (which is called); parallel_for visiting every index exactly once, empty and one-element
+// ranges; parallel_reduce exact under every mode; an exception in a loop rethrown after the
+// split-off ranges finish; sequential forks in a task that moved to another worker at a join (its
 // continuation stack there starts above its entries).
 #include <pulse/pulse.hpp>
 
 #include "counted.hpp"
 #include "fib.hpp"
+#include "inline_event.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -118,6 +120,46 @@ TEST_CASE("pcall calls the caller's own callables", "[pcall]") {
   call_counter later;
   CHECK(pulse::sync_wait(rt, pcall_calls_the_callers_object(later)) == 4);
   CHECK(later.calls == 1);
+}
+
+using pulse_test::inline_event;
+
+// Resumed inline from inside a pcall's first call, this forks, and its first child suspends: the
+// fork's rest is left latent above the pcall's own later call.
+pulse::task<int> fork_after_event(inline_event& resumed, inline_event& released) {
+  co_await resumed;
+  auto [waited, other] = co_await pulse::fork(pulse_test::wait_then(released, 10), pulse_test::value_of(20));
+  co_return waited + other;
+}
+
+pulse::task<int> pcall_resuming_inline(inline_event& resumed) {
+  auto [set, later] = pulse::pcall(
+      [&] {
+        resumed.set();
+        return 100;
+      },
+      [] { return 200; });
+  co_return set + later;
+}
+
+pulse::task<int> pcall_under_inline_resumption() {
+  inline_event resumed;
+  inline_event released;
+  auto [forked, pcalled, setter] =
+      co_await pulse::fork(fork_after_event(resumed, released), pcall_resuming_inline(resumed),
+                           pulse_test::set_then(released, 1000));
+  co_return forked + pcalled + setter;
+}
+
+TEST_CASE("pcall takes back its own call from under a coroutine it resumed inline", "[pcall][inline]") {
+  // The resumed coroutine's pending fork goes to the injection queue and still runs; the pcall's
+  // later call runs too. On one worker (the event is not thread-safe); latent and promoted.
+  for (const auto mode : {pulse::promotion_mode::heartbeat, pulse::promotion_mode::eager}) {
+    pulse::runtime rt{{.workers = 1, .promotion = mode}};
+    for (int round = 0; round < 20; ++round) {
+      CHECK(pulse::sync_wait(rt, pcall_under_inline_resumption()) == 30 + 300 + 1000);
+    }
+  }
 }
 
 TEST_CASE("pcall's stolen join waits for the thief", "[pcall][steal]") {

@@ -43,6 +43,10 @@ namespace pulse::detail {
 
 void publish_job_promoted(stack_job& job) { this_thread_worker()->publish_promoted(work_item::job(job)); }
 
+bool publish_fork_rest_elsewhere(fork_join& join) noexcept {
+  return this_thread_worker()->hand_off(work_item::from_bits(latent_entry_of(join)));
+}
+
 // The latent stack's slow paths: the stack is the calling worker's own.
 void latent_push_slow([[maybe_unused]] latent_stack& stack, latent_entry entry) {
   worker* const self = this_thread_worker();

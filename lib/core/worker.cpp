@@ -418,6 +418,16 @@ void worker::end_strand(continuation_stack::strand_mark outer) noexcept {
   }
 }
 
+bool worker::hand_off(work_item item) noexcept {
+  try {
+    m_owner.injection().push(item);
+  } catch (...) {
+    return false;  // no memory for the queue's overflow list
+  }
+  m_owner.idle().notify();
+  return true;
+}
+
 void worker::end_nested_strand(continuation_stack::strand_mark outer) noexcept {
   // A strand run while a pcall or loop waits for a thief (wait_for) ends with entries above its base
   // when a task in it suspended on I/O. Left in the deque, they would sit above the waiting frames'

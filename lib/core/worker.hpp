@@ -87,6 +87,9 @@ public:
   latent_entry pop_promoted() noexcept;
   void reserve_slow(std::uint32_t count);
 
+  // Makes `item` runnable at once by any worker, from the injection queue; false, with nothing
+  // done, if the queue cannot grow.
+  bool hand_off(work_item item) noexcept;
   // Runs other work until `job` (taken by a thief) is done.
   void wait_for(stack_job& job) noexcept;
   // For loops: whether a heartbeat is due now, and how long until the next look.

@@ -91,17 +91,38 @@ inline bool any_child_failed(const fork_join& join) noexcept { return join.faile
   return arrive_at_join(join, fork_join::arrival_total - join.steals);
 }
 
-// Publishes child `index` as the rest of the fork, on the calling worker's latent stack; if it
-// cannot (not on a worker, or no memory to grow the stack), its predecessor will start it directly.
+// Whether the strand's newest latent entry is a pcall's or a loop's pending call. A fork then runs
+// inside that plain function's call: a coroutine that user code resumed inline (an event's set()
+// calling resume()), since a plain function has no other way to run a coroutine on a worker
+// (sync_wait refuses there). It must record nothing above the call's entry, which the function
+// takes back as its newest, by strict nesting.
+[[gnu::always_inline]] inline bool inside_plain_call(const latent_stack& stack) noexcept {
+  const std::uint32_t size = stack.size.load(std::memory_order_relaxed);
+  return size != stack.strand_base && (stack.entries[size - 1] & latent_job_tag) != 0;
+}
+
+// Out of line, in lib/core: makes the rest of the fork runnable at once, from the injection queue,
+// like a stolen rest; false, with nothing done, if the queue cannot grow.
+bool publish_fork_rest_elsewhere(fork_join& join) noexcept;
+
+// Publishes child `index` as the rest of the fork, on the calling worker's latent stack (or, inside
+// a plain function's call, in the injection queue); if it cannot (not on a worker, or no memory),
+// its predecessor will start it directly.
 [[gnu::always_inline]] inline void publish_fork_rest(fork_join& join, std::uint32_t index) noexcept {
   latent_stack* const self = this_thread_latent_stack();
   if (self != nullptr) [[likely]] {
     join.published.store(index, std::memory_order_relaxed);
-    try {
-      latent_push(*self, latent_entry_of(join));
-      return;
-    } catch (...) {
-      // std::bad_alloc, with nothing recorded: the fork goes on serially from here
+    if (inside_plain_call(*self)) [[unlikely]] {
+      if (publish_fork_rest_elsewhere(join)) {
+        return;
+      }
+    } else {
+      try {
+        latent_push(*self, latent_entry_of(join));
+        return;
+      } catch (...) {
+        // std::bad_alloc, with nothing recorded: the fork goes on serially from here
+      }
     }
   }
   join.published.store(fork_join::unpublished_after | (index - 1), std::memory_order_relaxed);
