@@ -109,21 +109,24 @@ public:
   // read only then (left unset otherwise: a store on every pcall for nothing).
   bool returned_on_thief;
 
+  // Runs the call through the job's own callable (the copy, or the reference); whether it returned.
+  bool run_here() noexcept { return outcome.capture(m_fn); }
+
 private:
   static void run(stack_job& self) noexcept {
     auto& job = static_cast<call_job&>(self);
-    job.returned_on_thief = job.outcome.capture(job.m_fn);
+    job.returned_on_thief = job.run_here();
   }
   std::conditional_t<copy_calls_like_original<F>, const F, F&> m_fn;
 };
 
 // Takes a later call back and runs it here if no thief took it: true, and whether it returned in
-// `returned`. False if a thief has it.
+// `returned`. False if a thief has it. Calls the caller's original `fn`, or, if null, the job's.
 template <typename F>
-[[gnu::always_inline]] inline bool run_unless_stolen(latent_stack* stack, call_job<F>& job, F& fn,
+[[gnu::always_inline]] inline bool run_unless_stolen(latent_stack* stack, call_job<F>& job, F* fn,
                                                      bool& returned) noexcept {
   if (stack == nullptr || reclaim_job(*stack, job)) {
-    returned = job.outcome.capture(fn);  // nobody took it: a plain call of the original
+    returned = fn != nullptr ? job.outcome.capture(*fn) : job.run_here();  // nobody took it: a plain call
     return true;
   }
   return false;
@@ -152,7 +155,7 @@ template <typename F>
 // and that call per pcall cost tree_sum a quarter of its time.
 template <typename... F, std::size_t... I>
 [[gnu::always_inline]] inline void join_later_calls(latent_stack* stack, std::tuple<call_job<F>...>& later,
-                                                    std::tuple<F&...> fns, bool (&returned)[sizeof...(F)],
+                                                    std::tuple<F*...> fns, bool (&returned)[sizeof...(F)],
                                                     std::index_sequence<I...>) noexcept {
   const bool ran[] = {run_unless_stolen(stack, std::get<I>(later), std::get<I>(fns), returned[I])...};  // in order
   (wait_unless_ran(std::get<I>(later), ran[I], returned[I]), ...);
@@ -162,7 +165,7 @@ template <typename... F, std::size_t... I>
 template <typename F, typename... G>
 struct outcomes_cleanup {
   call_outcome<call_result_t<F>>& first;
-  const bool& first_returned;
+  bool first_returned;
   std::tuple<call_job<G>...>& later;
   const bool (&later_returned)[sizeof...(G)];
 
@@ -181,15 +184,27 @@ template <typename F>
   }
 }
 
-// The results in order, after the lowest-numbered failure (if any) was rethrown.
+// The first call threw: the later ones still run (or are waited for), then its exception, the
+// lowest-numbered, is rethrown. Out of line, so that on the hot path the first call's success is
+// known from the control flow, with no flag kept across the later calls; it calls the later calls
+// through their jobs, so that the originals' addresses do not escape the hot path.
+template <typename F, typename... G>
+[[gnu::noinline, gnu::cold, noreturn]] void finish_after_first_failed(latent_stack* stack,
+                                                                     call_outcome<call_result_t<F>>& first,
+                                                                     std::tuple<call_job<G>...>& later) {
+  bool later_returned[sizeof...(G)];
+  join_later_calls(stack, later, std::tuple<G*...>{}, later_returned, std::index_sequence_for<G...>{});
+  outcomes_cleanup<F, G...> cleanup{first, false, later, later_returned};
+  first.rethrow();
+}
+
+// The results in order (the first call returned), after the lowest-numbered failure of a later
+// call (if any) was rethrown.
 template <typename F, typename... G, std::size_t... I>
 [[gnu::always_inline]] inline std::tuple<pcall_element_t<F>, pcall_element_t<G>...> pcall_results(
-    call_outcome<call_result_t<F>>& first, bool first_returned, std::tuple<call_job<G>...>& later,
+    call_outcome<call_result_t<F>>& first, std::tuple<call_job<G>...>& later,
     const bool (&later_returned)[sizeof...(G)], std::index_sequence<I...>) {
-  outcomes_cleanup<F, G...> cleanup{first, first_returned, later, later_returned};
-  if (!first_returned) [[unlikely]] {
-    first.rethrow();
-  }
+  outcomes_cleanup<F, G...> cleanup{first, true, later, later_returned};
   (rethrow_if_failed(std::get<I>(later), later_returned[I]), ...);
   return std::tuple<pcall_element_t<F>, pcall_element_t<G>...>(first.take(), std::get<I>(later).outcome.take()...);
 }
@@ -227,13 +242,13 @@ template <typename F, typename... G>
     }
   }
 
-  const bool first_returned = first.capture(f);
-
+  if (!first.capture(f)) [[unlikely]] {
+    detail::finish_after_first_failed<F>(stack, first, later);
+  }
   bool later_returned[count];
-  detail::join_later_calls(stack, later, std::tuple<std::remove_reference_t<G>&...>(g...), later_returned,
-                           std::make_index_sequence<count>{});
-  return detail::pcall_results<F>(first, first_returned, later, later_returned,
-                                  std::make_index_sequence<count>{});
+  detail::join_later_calls(stack, later, std::tuple<std::remove_reference_t<G>*...>(std::addressof(g)...),
+                           later_returned, std::make_index_sequence<count>{});
+  return detail::pcall_results<F>(first, later, later_returned, std::make_index_sequence<count>{});
 }
 
 }  // namespace pulse
