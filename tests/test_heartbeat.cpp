@@ -84,10 +84,12 @@ int rendezvous(std::atomic<int>& arrived) {
 
 pulse::task<std::string> pcall_shapes() {
   static int shared = 3;
-  auto [a, nothing, ref, text] = pulse::pcall([] { return 1; }, [] {}, []() -> int& { return shared; },
-                                              [] { return std::string("four"); });
+  auto [a, nothing, ref, text, moved] =
+      pulse::pcall([] { return 1; }, [] {}, []() -> int& { return shared; }, [] { return std::string("four"); },
+                   []() -> int&& { return std::move(shared); });
   static_assert(std::is_same_v<decltype(nothing), std::monostate>);
-  co_return std::to_string(a) + (&ref == &shared ? " ref " : " copy ") + text;
+  static_assert(std::is_same_v<decltype(moved), int&&>);
+  co_return std::to_string(a) + (&ref == &shared && &moved == &shared ? " ref " : " copy ") + text;
 }
 
 TEST_CASE("pcall returns every result in order", "[pcall]") {
@@ -103,10 +105,39 @@ pulse::task<bool> pcall_stolen_join(std::atomic<int>& arrived) {
   co_return a == 2 && b == 2;
 }
 
-// A callable with state of its own: pcall must call the caller's object, not a copy.
+// Callables that a copy would not call alike: pcall must call the caller's object, as a plain call
+// would, inline and on a thief. Each later call here meets the first call, which waits for it: so
+// it ran on the other worker.
 struct call_counter {
   int calls = 0;
   int operator()() { return ++calls; }
+};
+struct mutable_member_call {
+  std::atomic<int>* arrived;
+  mutable int calls = 0;
+  int operator()() const {
+    rendezvous(*arrived);
+    return ++calls;
+  }
+};
+struct const_overloads {
+  std::atomic<int>* arrived;
+  int operator()() {
+    rendezvous(*arrived);
+    return 1;
+  }
+  int operator()() const {
+    rendezvous(*arrived);
+    return 2;
+  }
+};
+struct refers_into_itself {
+  std::atomic<int>* arrived;
+  int value = 7;
+  const int& operator()() const {
+    rendezvous(*arrived);
+    return value;
+  }
 };
 
 pulse::task<int> pcall_calls_the_callers_object(call_counter& later) {
@@ -115,11 +146,37 @@ pulse::task<int> pcall_calls_the_callers_object(call_counter& later) {
   co_return a + b + first.calls + later.calls;
 }
 
+pulse::task<int> stolen_calls_of_the_callers_objects() {
+  std::atomic<int> arrived{0};
+  const auto meet = [&] { return rendezvous(arrived); };
+  mutable_member_call counting{&arrived};
+  auto [a, counted] = pulse::pcall(meet, counting);
+  arrived = 0;
+  const_overloads overloaded{&arrived};
+  auto [b, overload] = pulse::pcall(meet, overloaded);
+  arrived = 0;
+  refers_into_itself referring{&arrived};
+  auto [c, referred] = pulse::pcall(meet, referring);
+  // Temporaries, which pcall may copy: the same results.
+  arrived = 0;
+  auto [d, counted_temporary] = pulse::pcall(meet, mutable_member_call{&arrived});
+  arrived = 0;
+  auto [e, overload_temporary] = pulse::pcall(meet, const_overloads{&arrived});
+  co_return (a + b + c + d + e == 10) + (counted == 1 && counting.calls == 1) + (overload == 1) +
+            (&referred == &referring.value) + (counted_temporary == 1) + (overload_temporary == 1);
+}
+
+int one() { return 1; }
+int two() { return 2; }
+
 TEST_CASE("pcall calls the caller's own callables", "[pcall]") {
   pulse::runtime rt{{.workers = 2}};
   call_counter later;
   CHECK(pulse::sync_wait(rt, pcall_calls_the_callers_object(later)) == 4);
   CHECK(later.calls == 1);
+  CHECK(pulse::sync_wait(rt, stolen_calls_of_the_callers_objects()) == 6);
+  auto [x, y] = pulse::pcall(one, two);  // functions, not objects
+  CHECK(x + y == 3);
 }
 
 using pulse_test::inline_event;

@@ -48,7 +48,8 @@ public:
         std::invoke(fn);
         std::construct_at(&m_value);
       } else if constexpr (std::is_reference_v<R>) {
-        std::construct_at(&m_value, std::addressof(std::invoke(fn)));
+        auto&& result = std::invoke(fn);  // named, so an lvalue even for T&&: addressof refuses rvalues
+        std::construct_at(&m_value, std::addressof(result));
       } else {
         std::construct_at(&m_value, std::invoke(fn));
       }
@@ -91,25 +92,38 @@ using call_result_t = std::invoke_result_t<F&>;
 template <typename F>
 using pcall_element_t = std::conditional_t<std::is_void_v<call_result_t<F>>, std::monostate, call_result_t<F>>;
 
-// A small callable that a copy calls exactly like the original (trivially copied, and called as
-// const: no state of its own that a call could change).
-template <typename F>
-inline constexpr bool copy_calls_like_original =
-    std::is_trivially_copyable_v<F> && sizeof(F) <= 2 * sizeof(void*) && std::is_invocable_v<const F&>;
+// How a later call's job holds its callable; G as pcall deduced it (T& for an lvalue, T for an
+// rvalue). An lvalue is referenced: the caller may look at it or change it, even from the first
+// call, and a thief must call the very object a plain call would. An rvalue, which the caller gave
+// up, if small and trivially copyable, is copied into the job: then exactly one of the two is
+// called (the copy by a thief, or the caller's object inline), each as a non-const lvalue, and
+// nobody else reaches either, so the copy is not observable; but the caller's object, whose
+// address no longer escapes, keeps its captures in registers on the inline path (tree_sum by pcall
+// 10% faster). Anything else is referenced.
+template <typename G>
+consteval bool copies_callable() {
+  if constexpr (std::is_lvalue_reference_v<G> || !std::is_object_v<G>) {
+    return false;  // and sizeof would not apply to a function
+  } else {
+    return std::is_trivially_copyable_v<G> && std::is_copy_constructible_v<G> && sizeof(G) <= 4 * sizeof(void*);
+  }
+}
+template <typename G>
+inline constexpr bool job_copies_callable = copies_callable<G>();
 
-// One later call of a pcall, living in pcall's frame. It keeps a copy of a small callable, else a
-// reference: with a copy, the original's address never escapes, so the inline path, which calls
-// the original, finds its captures in registers rather than reloading them through the job.
-template <typename F>
+// One later call of a pcall, living in pcall's frame.
+template <typename G>
 class call_job final : public stack_job {
 public:
-  explicit call_job(F& fn) noexcept : stack_job(&run), m_fn(fn) {}  // a trivial copy, or a reference
-  call_outcome<call_result_t<F>> outcome;
+  using callable = std::remove_reference_t<G>;
+  explicit call_job(callable& fn) noexcept : stack_job(&run), m_fn(fn) {}
+  call_outcome<call_result_t<callable>> outcome;
   // Whether the call returned, when a thief ran it: written before done() says it finished, and
   // read only then (left unset otherwise: a store on every pcall for nothing).
   bool returned_on_thief;
 
-  // Runs the call through the job's own callable (the copy, or the reference); whether it returned.
+  // Runs the call through the job's callable (the copy, or the caller's object); whether it
+  // returned.
   bool run_here() noexcept { return outcome.capture(m_fn); }
 
 private:
@@ -117,14 +131,14 @@ private:
     auto& job = static_cast<call_job&>(self);
     job.returned_on_thief = job.run_here();
   }
-  std::conditional_t<copy_calls_like_original<F>, const F, F&> m_fn;
+  std::conditional_t<job_copies_callable<G>, callable, callable&> m_fn;
 };
 
 // Takes a later call back and runs it here if no thief took it: true, and whether it returned in
-// `returned`. False if a thief has it. Calls the caller's original `fn`, or, if null, the job's.
-template <typename F>
-[[gnu::always_inline]] inline bool run_unless_stolen(latent_stack* stack, call_job<F>& job, F* fn,
-                                                     bool& returned) noexcept {
+// `returned`. False if a thief has it. Runs the caller's object `fn`, or, if null, the job's.
+template <typename G>
+[[gnu::always_inline]] inline bool run_unless_stolen(latent_stack* stack, call_job<G>& job,
+                                                     std::remove_reference_t<G>* fn, bool& returned) noexcept {
   if (stack == nullptr || reclaim_job(*stack, job)) {
     returned = fn != nullptr ? job.outcome.capture(*fn) : job.run_here();  // nobody took it: a plain call
     return true;
@@ -155,7 +169,8 @@ template <typename F>
 // and that call per pcall cost tree_sum a quarter of its time.
 template <typename... F, std::size_t... I>
 [[gnu::always_inline]] inline void join_later_calls(latent_stack* stack, std::tuple<call_job<F>...>& later,
-                                                    std::tuple<F*...> fns, bool (&returned)[sizeof...(F)],
+                                                    std::tuple<std::remove_reference_t<F>*...> fns,
+                                                    bool (&returned)[sizeof...(F)],
                                                     std::index_sequence<I...>) noexcept {
   const bool ran[] = {run_unless_stolen(stack, std::get<I>(later), std::get<I>(fns), returned[I])...};  // in order
   (wait_unless_ran(std::get<I>(later), ran[I], returned[I]), ...);
@@ -186,14 +201,15 @@ template <typename F>
 
 // The first call threw: the later ones still run (or are waited for), then its exception, the
 // lowest-numbered, is rethrown. Out of line, so that on the hot path the first call's success is
-// known from the control flow, with no flag kept across the later calls; it calls the later calls
-// through their jobs, so that the originals' addresses do not escape the hot path.
+// known from the control flow, with no flag kept across the later calls; and it runs the later
+// calls through their jobs, so that the callers' objects do not escape the hot path.
 template <typename F, typename... G>
 [[gnu::noinline, gnu::cold, noreturn]] void finish_after_first_failed(latent_stack* stack,
                                                                      call_outcome<call_result_t<F>>& first,
                                                                      std::tuple<call_job<G>...>& later) {
   bool later_returned[sizeof...(G)];
-  join_later_calls(stack, later, std::tuple<G*...>{}, later_returned, std::index_sequence_for<G...>{});
+  join_later_calls(stack, later, std::tuple<std::remove_reference_t<G>*...>{}, later_returned,
+                   std::index_sequence_for<G...>{});
   outcomes_cleanup<F, G...> cleanup{first, false, later, later_returned};
   first.rethrow();
 }
@@ -218,6 +234,7 @@ template <typename F, typename... G>
   requires std::is_invocable_v<F&> && (std::is_invocable_v<G&> && ...)
 [[gnu::always_inline]] inline std::tuple<detail::pcall_element_t<F>, detail::pcall_element_t<G>...> pcall(F&& f,
                                                                                                            G&&... g) {
+  static_assert(sizeof...(G) >= 1, "pulse::pcall takes two or more calls: call a single one directly");
   constexpr std::size_t count = sizeof...(G);
   detail::latent_stack* stack = detail::this_thread_latent_stack();
   if constexpr (count > 1) {
@@ -226,7 +243,7 @@ template <typename F, typename... G>
     }
   }
   detail::call_outcome<detail::call_result_t<F>> first;
-  std::tuple<detail::call_job<std::remove_reference_t<G>>...> later{g...};
+  std::tuple<detail::call_job<G>...> later{g...};
 
   if constexpr (count > 1) {
     if (stack != nullptr) {

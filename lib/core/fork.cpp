@@ -44,7 +44,13 @@ namespace pulse::detail {
 void publish_job_promoted(stack_job& job) { this_thread_worker()->publish_promoted(work_item::job(job)); }
 
 bool publish_fork_rest_elsewhere(fork_join& join) noexcept {
-  return this_thread_worker()->hand_off(work_item::from_bits(latent_entry_of(join)));
+  worker* const self = this_thread_worker();
+  if (!self->hand_off(work_item::from_bits(latent_entry_of(join)))) {
+    return false;
+  }
+  latent_stack& stack = self->latent();
+  stack.pushes.store(stack.pushes.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);  // a fork too
+  return true;
 }
 
 // The latent stack's slow paths: the stack is the calling worker's own.
