@@ -12,6 +12,9 @@
 // a tuple (a void call's place holds std::monostate); every call runs, and if any threw, the
 // exception of the lowest-numbered one is rethrown after all have finished. On a thread that is not
 // a worker everything simply runs inline. No coroutine frame: the fastest form for compute kernels.
+// Each callable is called once, as an lvalue: a callable passed as an lvalue is the very one
+// called, wherever it runs; one passed as an rvalue (a lambda written in place) may be copied, if
+// small and trivially copyable, for a thief to call instead. Two calls or more.
 #pragma once
 
 #include <pulse/detail/stack_job.hpp>
