@@ -1,6 +1,7 @@
 // Heartbeat scheduling: latent work, promotion, pcall, policies, loops.
 // Covers: with two workers, long tasks get their latent siblings promoted and stolen (counters),
-// including under a frame that never forks (the SIGURG nudge); pcall's results (values, void,
+// including under a frame that never forks (the SIGURG nudge); a worker promotes at most once per
+// interval however often an idle thief asks (the paper's token bound); pcall's results (values, void,
 // references), calling the caller's callables (not copies), taking its call back from under a
 // coroutine its first call resumed inline (which forked and suspended), its plain join and its
 // stolen join (a call that provably ran on another worker), its exception path (every call runs,
@@ -72,6 +73,39 @@ TEST_CASE("with two workers, latent siblings of long tasks are promoted and stol
   CHECK(in_parallel == 5);  // every pair ran on two threads
   CHECK(counters.promotions >= 5);
   CHECK(counters.steals >= 5);
+}
+
+// Sums small enough (fib(12) by pcall, microseconds each) that the thief keeps running out of work
+// and asking the busy worker to promote, for at least `duration`.
+pulse::task<long> many_small_sums(std::chrono::milliseconds duration) {
+  long total = 0;
+  const auto until = std::chrono::steady_clock::now() + duration;
+  while (std::chrono::steady_clock::now() < until) {
+    total += pulse_test::fib_pcall(12);
+  }
+  co_return total;
+}
+
+TEST_CASE("a worker promotes at most once per heartbeat interval, however often thieves ask", "[heartbeat]") {
+  // Token accounting (the paper's bound): a promotion is earned by an interval of work. A thief's
+  // ask may be answered before the next heartbeat only if the last promotion is an interval old.
+  const auto interval = 1ms;
+  const auto started = std::chrono::steady_clock::now();
+  pulse::runtime rt{{.workers = 2, .heartbeat = interval}};
+  const long total = pulse::sync_wait(rt, many_small_sums(300ms));
+  const pulse::stats counters = rt.stats();
+  const auto elapsed = std::chrono::steady_clock::now() - started;
+  const auto heartbeats_in_time = static_cast<std::uint64_t>(elapsed / interval) + 2;  // + the first, rounding
+  CHECK(total % 144 == 0);  // fib(12) = 144
+  for (const pulse::worker_stats& worker : counters.workers) {
+    // A SIGURG nudge (a frame that did not poll for an interval: a slow sanitizer build) may
+    // promote once more of its own.
+    const std::uint64_t bound = heartbeats_in_time + worker.heartbeat_signals;
+    INFO("promotions " << worker.promotions << ", heartbeats " << worker.heartbeats << ", signals "
+                       << worker.heartbeat_signals << ", bound " << bound);
+    CHECK(worker.promotions <= bound);
+  }
+  CHECK(counters.promotions >= 1);
 }
 
 int rendezvous(std::atomic<int>& arrived) {

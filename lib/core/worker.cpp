@@ -172,13 +172,17 @@ void worker::poll() noexcept {
     m_ring->submit();
   }
   // A thief that found nothing asked for work: promote now rather than at the next heartbeat, so
-  // that it idles for a poll period (an eighth of an interval) instead of half an interval.
+  // that it idles for a poll period (an eighth of an interval) instead of half an interval; but
+  // only with a token in hand, that is, no promotion for a whole interval (the heartbeat that
+  // earned it found nothing latent). So promotions stay bounded by the work done since the last
+  // one, as in the paper; answering every ask at once could promote every poll period.
   bool wanted = false;
   if (m_promotion_wanted.load(std::memory_order_relaxed)) {
     wanted = m_continuations.has_latent();
     if (!wanted) {
       m_promotion_wanted.store(false, std::memory_order_relaxed);  // nothing to give; asked again if still idle
     }
+    wanted = wanted && now - m_last_promotion_ns >= m_interval_ns;
   }
   if (now >= m_next_heartbeat_ns || m_missed_signal || wanted) {
     m_missed_signal = false;
@@ -210,6 +214,7 @@ void worker::heartbeat(std::int64_t now_ns) noexcept {
     }
     m_last_promotion_cost_ns = monotonic_ns() - now_ns;  // the promotion itself, not the wake-up
     if (promote != 0) {
+      m_last_promotion_ns = now_ns;
       m_owner.idle().notify();
     }
     m_counters.promotion_ns.add(static_cast<std::uint64_t>(m_last_promotion_cost_ns));
@@ -648,7 +653,8 @@ bool worker::search(work_item& next, trace_source& source) noexcept {
       return true;
     }
     if (round == 0 && m_latent_work_can_stall) {
-      // Nothing anywhere: ask the busy workers to promote at their next poll.
+      // Nothing anywhere: ask the busy workers to promote at their next poll (one whose last
+      // promotion is less than an interval old waits for its heartbeat).
       for (unsigned v = 0; v < m_owner.worker_count(); ++v) {
         if (v != m_index) {
           m_owner.worker_at(v).want_promotion();

@@ -102,7 +102,8 @@ public:
   // Busy, with latent work beneath it (or a loop range to split) at a poll less than an interval
   // ago: a promotion is likely within a heartbeat. Relaxed reads: a hint for thieves.
   bool may_promote(std::int64_t now_ns) const noexcept;
-  // A thief found nothing: asks this worker, if busy, to promote at its next poll.
+  // A thief found nothing: asks this worker, if busy, to promote at its next poll rather than its
+  // next heartbeat, if it has not promoted for an interval (poll()).
   void want_promotion() noexcept {
     // A look first: the flag's line is written only when it changes.
     if (m_busy.load(std::memory_order_relaxed) && !m_promotion_wanted.load(std::memory_order_relaxed)) {
@@ -189,6 +190,7 @@ private:
   std::int64_t m_next_heartbeat_ns = 0;
   std::int64_t m_last_heartbeat_ns = 0;
   std::int64_t m_last_promotion_cost_ns = 0;
+  std::int64_t m_last_promotion_ns = 0;  // by a heartbeat: a thief's ask is answered early only an interval later
   volatile bool m_in_critical = false;
   volatile bool m_missed_signal = false;
 
