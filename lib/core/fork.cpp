@@ -48,8 +48,7 @@ bool publish_fork_rest_elsewhere(fork_join& join) noexcept {
   if (!self->hand_off(work_item::from_bits(latent_entry_of(join)))) {
     return false;
   }
-  latent_stack& stack = self->latent();
-  stack.pushes.store(stack.pushes.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);  // a fork too
+  count_fork(self->latent());
   return true;
 }
 

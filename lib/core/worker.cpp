@@ -130,8 +130,7 @@ void worker::publish_promoted(work_item item) {
     m_continuations.push(item.bits());
     promote_oldest();
   }
-  latent_stack& stack = m_continuations.fast();
-  stack.pushes.store(stack.pushes.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);  // a fork too
+  count_fork(m_continuations.fast());
   if (m_trace.on()) [[unlikely]] {
     m_trace.record({monotonic_ns(), 0, trace_kind::split, 0});
   }
@@ -178,11 +177,11 @@ void worker::poll() noexcept {
   // one, as in the paper; answering every ask at once could promote every poll period.
   bool wanted = false;
   if (m_promotion_wanted.load(std::memory_order_relaxed)) {
-    wanted = m_continuations.has_latent();
-    if (!wanted) {
+    if (m_continuations.has_latent()) {
+      wanted = now - m_last_promotion_ns >= m_interval_ns;
+    } else {
       m_promotion_wanted.store(false, std::memory_order_relaxed);  // nothing to give; asked again if still idle
     }
-    wanted = wanted && now - m_last_promotion_ns >= m_interval_ns;
   }
   if (now >= m_next_heartbeat_ns || m_missed_signal || wanted) {
     m_missed_signal = false;

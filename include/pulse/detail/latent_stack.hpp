@@ -95,6 +95,13 @@ inline void latent_push(latent_stack& stack, latent_entry entry) {
   latent_push_slow(stack, entry);
 }
 
+// Counts a fork recorded without latent_push, which counts its own: a loop's split-off half,
+// promoted at once, or a fork rest handed to the injection queue. The statistics' forks, and the
+// poll's clock, as for any push.
+inline void count_fork(latent_stack& stack) noexcept {
+  stack.pushes.store(stack.pushes.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
 // Makes room for `count` pushes that must not fail halfway (pcall's later calls): throws
 // std::bad_alloc, with nothing changed, if the stack cannot grow.
 inline void latent_reserve(latent_stack& stack, std::uint32_t count) {
