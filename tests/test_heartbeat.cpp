@@ -8,10 +8,12 @@
 // the lowest-numbered exception is rethrown, every value made is destroyed, inline or stolen,
 // first call failing or a later one) and its inline path off the workers; fib by fork and by pcall
 // exact under every promotion mode, heartbeat intervals of 20 us, 100 us and 1 ms, and a user
-// policy (which is called); parallel_for visiting every index exactly once, empty and one-element
-// ranges; parallel_reduce exact under every mode; an exception in a loop rethrown after the
-// split-off ranges finish; sequential forks in a task that moved to another worker at a join (its
-// continuation stack there starts above its entries).
+// policy (which is called, decides loop splits too, and whose out-of-range interval is clamped);
+// parallel_for visiting every index exactly once, empty and one-element ranges, ranges ending at
+// SIZE_MAX (on and off the workers), a negative bound refused; parallel_reduce exact under every
+// mode and with an accumulator too big for 64 stack copies; an exception in a loop rethrown after
+// the split-off ranges finish; sequential forks in a task that moved to another worker at a join
+// (its continuation stack there starts above its entries).
 #include <pulse/pulse.hpp>
 
 #include "counted.hpp"
@@ -20,8 +22,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -364,9 +368,22 @@ pulse::task<long> sum_of_squares(std::size_t n) {
 class counting_policy final : public pulse::promotion_policy {
 public:
   std::atomic<long> asked{0};
-  std::size_t should_promote(const pulse::heartbeat_sample& sample) override {
+  std::size_t should_promote(const pulse::heartbeat_sample& sample) noexcept override {
     ++asked;
     return sample.latent;  // promote everything latent
+  }
+};
+
+// Never promotes, and asks for an interval far beyond the longest.
+class refusing_policy final : public pulse::promotion_policy {
+public:
+  std::atomic<long> asked{0};
+  std::size_t should_promote(const pulse::heartbeat_sample&) noexcept override {
+    ++asked;
+    return 0;
+  }
+  std::chrono::nanoseconds next_interval(const pulse::heartbeat_sample&) noexcept override {
+    return std::chrono::nanoseconds::max();
   }
 };
 
@@ -404,6 +421,97 @@ pulse::task<long> visit_each(std::vector<std::atomic<int>>& visits, std::size_t 
     }
   });
   co_return 0;
+}
+
+TEST_CASE("a user policy decides loop splits, and its interval is clamped", "[heartbeat][policy][loops]") {
+  const std::size_t n = 1'000'000;  // the sum of squares stays below 2^63
+  auto refusing = std::make_shared<refusing_policy>();
+  {
+    pulse::runtime rt{{.workers = 2, .heartbeat = 20us, .policy = refusing}};
+    CHECK(pulse::sync_wait(rt, sum_of_squares(n)) == pulse::sync_wait(rt, sum_of_squares(n)));
+    CHECK(rt.stats().promotions == 0);  // the policy said no, loops included
+  }
+  CHECK(refusing->asked > 0);  // the first heartbeat came; the clamped interval then held off the rest
+  auto counting = std::make_shared<counting_policy>();
+  pulse::runtime rt{{.workers = 2, .heartbeat = 20us, .policy = counting}};
+  pulse::sync_wait(rt, sum_of_squares(n));
+  CHECK(counting->asked > 0);  // asked by the loop, the only latent work
+  CHECK(rt.stats().promotions > 0);
+}
+
+// Every index of [first, last), counted, as offsets from `first` (the range may end at SIZE_MAX).
+pulse::task<bool> visits_exactly(std::size_t first, std::size_t last) {
+  std::vector<std::atomic<int>> visits(last - first);
+  co_await pulse::parallel_for(first, last, [&](std::size_t i) {
+    if (i - first < visits.size()) {
+      visits[i - first].fetch_add(1, std::memory_order_relaxed);
+    }
+  });
+  for (auto& v : visits) {
+    if (v.load() != 1) {
+      co_return false;
+    }
+  }
+  co_return true;
+}
+
+pulse::task<std::size_t> count_of(std::size_t first, std::size_t last) {
+  co_return co_await pulse::parallel_reduce(first, last, std::size_t{0}, [](std::size_t) { return std::size_t{1}; },
+                                            [](std::size_t a, std::size_t b) { return a + b; });
+}
+
+TEST_CASE("loops over ranges that end at SIZE_MAX", "[loops]") {
+  constexpr std::size_t last = SIZE_MAX;
+  pulse::runtime rt{{.workers = 2, .heartbeat = 20us}};
+  CHECK(pulse::sync_wait(rt, visits_exactly(last - 100'000, last)));
+  CHECK(pulse::sync_wait(rt, visits_exactly(last - 10, last)));
+  CHECK(pulse::sync_wait(rt, count_of(last - 100'000, last)) == 100'000);
+  // Off the workers, where a loop runs 2^30 iterations between polls.
+  std::size_t visited = 0;
+  pulse::parallel_for(last - 10, last, [&](std::size_t i) { visited += i >= last - 10 ? 1 : 1000; }).await_resume();
+  CHECK(visited == 10);
+}
+
+pulse::task<int> negative_bound_loop(int first, int last) {
+  co_await pulse::parallel_for(first, last, [](std::size_t) {});
+  co_return 0;
+}
+
+TEST_CASE("a loop with a negative bound is refused", "[loops]") {
+  pulse::runtime rt{{.workers = 1}};
+  CHECK_THROWS_MATCHES(pulse::sync_wait(rt, negative_bound_loop(-10, -5)), std::invalid_argument,
+                       Catch::Message("pulse::parallel_for: the range [-10, -5) has a negative bound; indices are std::size_t"));
+  CHECK_THROWS_WITH(pulse::parallel_reduce(0, -1L, 0, [](std::size_t) { return 1; }, [](int a, int b) { return a + b; }),
+                    Catch::Contains("pulse::parallel_reduce: the range [0, -1)"));
+  CHECK(pulse::sync_wait(rt, negative_bound_loop(0, 3)) == 0);  // signed, not negative: fine
+}
+
+using big_accumulator = std::array<double, 16384>;  // 128 KiB: 64 split slots of it would be 8 MiB
+
+pulse::task<double> big_reduce(std::size_t n) {
+  const big_accumulator total = co_await pulse::parallel_reduce(
+      0, n, big_accumulator{},
+      [](std::size_t i) {
+        big_accumulator one{};
+        one[i % one.size()] = 1.0;
+        return one;
+      },
+      [](big_accumulator a, const big_accumulator& b) {
+        for (std::size_t k = 0; k < a.size(); ++k) {
+          a[k] += b[k];
+        }
+        return a;
+      });
+  double sum = 0;
+  for (const double x : total) {
+    sum += x;
+  }
+  co_return sum;
+}
+
+TEST_CASE("parallel_reduce with an accumulator too big for the stack's split slots", "[loops]") {
+  pulse::runtime rt{{.workers = 2, .heartbeat = 20us}};
+  CHECK(pulse::sync_wait(rt, big_reduce(3000)) == 3000.0);
 }
 
 TEST_CASE("parallel_for visits every index exactly once", "[loops]") {

@@ -73,6 +73,11 @@ TEST_CASE("invalid options throw invalid_argument naming the option", "[runtime]
   CHECK_THROWS_MATCHES(pulse::runtime({.heartbeat = 0us}), std::invalid_argument, Catch::Message(
       "pulse::runtime_options::heartbeat must be positive; got 0us"));
   CHECK_THROWS_WITH(pulse::runtime({.heartbeat = -5us}), Contains("heartbeat") && Contains("-5us"));
+  CHECK_THROWS_WITH(pulse::runtime({.heartbeat = std::chrono::microseconds::max()}),
+                    Contains("pulse::runtime_options::heartbeat") && Contains("longer than pulse::longest_heartbeat"));
+  CHECK_NOTHROW(pulse::runtime({.workers = 1, .heartbeat = pulse::longest_heartbeat}));
+  CHECK_THROWS_MATCHES(pulse::runtime({.promotion = static_cast<pulse::promotion_mode>(42)}), std::invalid_argument,
+                    Catch::Message("pulse::runtime_options::promotion = 42 is not a promotion_mode value"));
   CHECK_THROWS_WITH(pulse::runtime({.workers = 1'000'000}),
                     Contains("pulse::runtime_options::workers = 1000000") && Contains("at most"));
   for (const char* bad : {"abc", "-1", "0", "3x", " 3", "4294967296", "1000000"}) {

@@ -13,15 +13,23 @@
 // to be associative; the result is combine(init, map(first), ..., map(last - 1)).
 // If iterations throw, the loop still finishes what was split off, then rethrows the exception of
 // the lowest-indexed range that failed. Off the workers the loop simply runs serially.
+// Bounds are any integers; indices are std::size_t, so a negative bound is a
+// std::invalid_argument. As with `for (i = first; i < last; ++i)`, a range with first >= last is
+// empty.
 #pragma once
 
 #include <pulse/detail/stack_job.hpp>
 
 #include <algorithm>
+#include <concepts>
 #include <coroutine>
 #include <cstddef>
 #include <exception>
+#include <memory>
+#include <new>
 #include <optional>
+#include <stdexcept>
+#include <string>
 #include <type_traits>
 #include <utility>
 
@@ -30,6 +38,44 @@ namespace detail {
 
 // A heartbeat halves the remaining range; a range can only be halved about 64 times.
 inline constexpr std::size_t most_loop_splits = 64;
+// The most stack a loop keeps for its split-off halves; beyond it (a large accumulator), they go
+// to the heap, allocated at the first split.
+inline constexpr std::size_t most_loop_split_stack_bytes = 16 * 1024;
+
+template <std::integral I>
+std::string loop_bound_text(I bound) {
+  if constexpr (std::is_signed_v<I>) {
+    return std::to_string(static_cast<long long>(bound));
+  } else {
+    return std::to_string(static_cast<unsigned long long>(bound));
+  }
+}
+
+// A loop's bounds as indices. Out of line and cold: the throw stays off the loop's path.
+template <std::integral First, std::integral Last>
+[[noreturn, gnu::cold, gnu::noinline]] void throw_negative_loop_bound(const char* loop, First first, Last last) {
+  throw std::invalid_argument(std::string(loop) + ": the range [" + loop_bound_text(first) + ", " +
+                              loop_bound_text(last) + ") has a negative bound; indices are std::size_t");
+}
+template <std::integral I>
+bool is_negative(I bound) noexcept {
+  if constexpr (std::is_signed_v<I>) {
+    return bound < 0;
+  } else {
+    return false;
+  }
+}
+struct loop_bounds {
+  std::size_t first;
+  std::size_t last;
+};
+template <std::integral First, std::integral Last>
+loop_bounds checked_loop_bounds(const char* loop, First first, Last last) {
+  if (is_negative(first) || is_negative(last)) [[unlikely]] {
+    throw_negative_loop_bound(loop, first, last);
+  }
+  return {static_cast<std::size_t>(first), static_cast<std::size_t>(last)};
+}
 
 // Runs [first, last) with `step(i, acc)`, splitting at heartbeats; returns this range's partial
 // (starting from `seed`) combined with every split-off part in order.
@@ -80,9 +126,25 @@ template <typename Acc, typename Step, typename Combine, typename Seed>
 Acc run_split_range(std::size_t first, std::size_t last, Seed&& seed, Step& step, Combine& combine) {
   using job = range_job<Acc, Step, Combine>;
   // Storage for the split-off halves; constructed in place as the loop splits.
-  alignas(job) unsigned char storage[most_loop_splits][sizeof(job)];
+  struct alignas(job) job_slot {
+    unsigned char bytes[sizeof(job)];
+  };
+  constexpr bool slots_on_stack = sizeof(job_slot) * most_loop_splits <= most_loop_split_stack_bytes;
+  std::conditional_t<slots_on_stack, job_slot[most_loop_splits], std::unique_ptr<job_slot[]>> storage;
   std::size_t splits = 0;
-  auto split_at = [&](std::size_t index) -> job& { return *std::launder(reinterpret_cast<job*>(storage[index])); };
+  auto split_at = [&](std::size_t index) -> job& { return *std::launder(reinterpret_cast<job*>(storage[index].bytes)); };
+  // Whether there is room for one more split: only the heap storage can be missing (then the loop
+  // just goes on serially).
+  auto room_to_split = [&]() noexcept {
+    if constexpr (!slots_on_stack) {
+      if (storage == nullptr) {
+        storage.reset(new (std::nothrow) job_slot[most_loop_splits]);
+      }
+      return storage != nullptr && splits < most_loop_splits;
+    } else {
+      return splits < most_loop_splits;
+    }
+  };
 
   Acc acc(std::forward<Seed>(seed));
   std::exception_ptr error;
@@ -91,9 +153,9 @@ Acc run_split_range(std::size_t first, std::size_t last, Seed&& seed, Step& step
   try {
     while (i < end) {
       const loop_poll poll = poll_heartbeat_for_loop();
-      if (poll.split_now && end - i >= 2 && splits < most_loop_splits) {
+      if (poll.split_now && end - i >= 2 && room_to_split()) {
         const std::size_t middle = i + (end - i) / 2;
-        job& half = *::new (storage[splits]) job(middle, end, step, combine);
+        job& half = *::new (storage[splits].bytes) job(middle, end, step, combine);
         try {
           publish_job_promoted(half);  // split_now is only ever true on a worker
         } catch (...) {
@@ -103,7 +165,8 @@ Acc run_split_range(std::size_t first, std::size_t last, Seed&& seed, Step& step
         ++splits;
         end = middle;
       }
-      const std::size_t stop = std::min<std::size_t>(end, i + poll.iterations_until_next_poll);
+      // Not min(end, i + n): that wraps for a range that ends near SIZE_MAX.
+      const std::size_t stop = i + std::min<std::size_t>(end - i, poll.iterations_until_next_poll);
       acc = fold_range(step, std::move(acc), i, stop);
       i = stop;
     }
@@ -199,10 +262,11 @@ private:
 };
 
 // Calls body(i) for every i in [first, last), potentially in parallel; see the top of this header.
-template <typename Body>
+template <std::integral First, std::integral Last, typename Body>
   requires std::is_invocable_v<Body&, std::size_t>
-parallel_for_awaitable<std::decay_t<Body>> parallel_for(std::size_t first, std::size_t last, Body&& body) {
-  return {first, last, std::forward<Body>(body)};
+parallel_for_awaitable<std::decay_t<Body>> parallel_for(First first, Last last, Body&& body) {
+  const detail::loop_bounds bounds = detail::checked_loop_bounds("pulse::parallel_for", first, last);
+  return {bounds.first, bounds.last, std::forward<Body>(body)};
 }
 
 template <typename T, typename Map, typename Combine>
@@ -226,12 +290,12 @@ private:
 };
 
 // combine(init, map(first), ..., map(last - 1)), potentially in parallel; see the top of this header.
-template <typename T, typename Map, typename Combine>
+template <std::integral First, std::integral Last, typename T, typename Map, typename Combine>
   requires std::is_invocable_r_v<T, Map&, std::size_t> && std::is_invocable_r_v<T, Combine&, T, T>
-parallel_reduce_awaitable<T, std::decay_t<Map>, std::decay_t<Combine>> parallel_reduce(std::size_t first,
-                                                                                          std::size_t last, T init,
+parallel_reduce_awaitable<T, std::decay_t<Map>, std::decay_t<Combine>> parallel_reduce(First first, Last last, T init,
                                                                                           Map&& map, Combine&& combine) {
-  return {first, last, std::move(init), std::forward<Map>(map), std::forward<Combine>(combine)};
+  const detail::loop_bounds bounds = detail::checked_loop_bounds("pulse::parallel_reduce", first, last);
+  return {bounds.first, bounds.last, std::move(init), std::forward<Map>(map), std::forward<Combine>(combine)};
 }
 
 }  // namespace pulse

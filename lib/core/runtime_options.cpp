@@ -54,6 +54,17 @@ runtime_options resolve_options(runtime_options options, const topology& machine
     throw std::invalid_argument(fmt::format(
         "pulse::runtime_options::heartbeat must be positive; got {}us", options.heartbeat.count()));
   }
+  if (options.heartbeat > longest_heartbeat) {
+    throw std::invalid_argument(fmt::format(
+        "pulse::runtime_options::heartbeat = {}us is longer than pulse::longest_heartbeat ({}s); "
+        "for no promotion at all, use promotion_mode::serial",
+        options.heartbeat.count(), longest_heartbeat.count()));
+  }
+  if (options.promotion != promotion_mode::heartbeat && options.promotion != promotion_mode::eager &&
+      options.promotion != promotion_mode::adaptive && options.promotion != promotion_mode::serial) {
+    throw std::invalid_argument(fmt::format("pulse::runtime_options::promotion = {} is not a promotion_mode value",
+                                            static_cast<int>(options.promotion)));
+  }
   const auto allowed_cpus = static_cast<unsigned>(machine.pus.size());
   const unsigned limit = max_workers(allowed_cpus);
   if (options.workers == 0) {

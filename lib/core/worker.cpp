@@ -189,9 +189,9 @@ void worker::poll() noexcept {
   }
 }
 
-void worker::heartbeat(std::int64_t now_ns) noexcept {
+bool worker::heartbeat(std::int64_t now_ns, bool loop_range) noexcept {
   m_counters.heartbeats.add();
-  const std::size_t latent = m_continuations.latent_count();
+  const std::size_t latent = loop_range ? 1 : m_continuations.latent_count();
   heartbeat_sample sample{m_index, latent, std::chrono::nanoseconds{m_interval_ns},
                           std::chrono::nanoseconds{now_ns - m_last_heartbeat_ns},
                           std::chrono::nanoseconds{m_last_promotion_cost_ns}};
@@ -200,6 +200,9 @@ void worker::heartbeat(std::int64_t now_ns) noexcept {
     promote = m_policy != nullptr ? m_policy->should_promote(sample) : 1;
   }
   if (promote != 0) {
+    m_last_promotion_ns = now_ns;
+  }
+  if (promote != 0 && !loop_range) {
     {
       critical_section guard(*this);
       // The signal handler may have promoted since `latent` was read.
@@ -213,7 +216,6 @@ void worker::heartbeat(std::int64_t now_ns) noexcept {
     }
     m_last_promotion_cost_ns = monotonic_ns() - now_ns;  // the promotion itself, not the wake-up
     if (promote != 0) {
-      m_last_promotion_ns = now_ns;
       m_owner.idle().notify();
     }
     m_counters.promotion_ns.add(static_cast<std::uint64_t>(m_last_promotion_cost_ns));
@@ -223,8 +225,10 @@ void worker::heartbeat(std::int64_t now_ns) noexcept {
   }
   const std::int64_t base = std::chrono::duration_cast<std::chrono::nanoseconds>(m_owner.options().heartbeat).count();
   if (m_policy != nullptr) {
-    m_interval_ns = std::max<std::int64_t>(1, m_policy->next_interval(sample).count());
-  } else if (m_mode == promotion_mode::adaptive && promote != 0) {
+    constexpr std::int64_t longest = std::chrono::nanoseconds{longest_heartbeat}.count();
+    m_interval_ns = std::clamp<std::int64_t>(m_policy->next_interval(sample).count(), 1, longest);
+  } else if (m_mode == promotion_mode::adaptive && promote != 0 && !loop_range) {
+    // Only a promotion made here was timed: a loop splits itself.
     if (m_last_promotion_cost_ns * 100 > m_interval_ns * adaptive_overhead_percent) {
       m_interval_ns = std::min(m_interval_ns * 2, base * 16);
     } else if (m_last_promotion_cost_ns * 400 < m_interval_ns * adaptive_overhead_percent) {
@@ -236,6 +240,7 @@ void worker::heartbeat(std::int64_t now_ns) noexcept {
   m_current_interval_ns.store(m_interval_ns, std::memory_order_relaxed);
   // Answered, even if the policy chose to promote nothing: else every poll would come back here.
   m_promotion_wanted.store(false, std::memory_order_relaxed);
+  return promote != 0;
 }
 
 void worker::note_poll(std::int64_t now_ns, bool may_promote) noexcept {
@@ -267,21 +272,18 @@ loop_poll worker::poll_for_loop() noexcept {
   }
   note_poll(now, true);  // a loop that polls can always split off the rest of its range
   m_last_poll_ns = now;
-  const bool due = now >= m_next_heartbeat_ns || m_missed_signal || m_mode == promotion_mode::eager;
-  if (!due) {
-    return {m_loop_budget, false};
-  }
-  if (m_continuations.has_latent()) {
-    // Older latent work comes first: it is the bigger piece.
-    m_missed_signal = false;
-    heartbeat(now);
+  const bool eager = m_policy == nullptr && m_mode == promotion_mode::eager;
+  if (now < m_next_heartbeat_ns && !m_missed_signal && !eager) {
     return {m_loop_budget, false};
   }
   m_missed_signal = false;
-  m_counters.heartbeats.add();
-  m_last_heartbeat_ns = now;
-  m_next_heartbeat_ns = now + m_interval_ns;
-  return {m_loop_budget, true};  // the loop's own remaining range is the oldest latent work
+  if (m_continuations.has_latent()) {
+    // Older latent work comes first: it is the bigger piece.
+    heartbeat(now);
+    return {m_loop_budget, false};
+  }
+  // Else the loop's own remaining range is the oldest latent work.
+  return {m_loop_budget, heartbeat(now, /*loop_range=*/true)};
 }
 
 void worker::wait_for(stack_job& job) noexcept {

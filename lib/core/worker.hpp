@@ -151,7 +151,11 @@ private:
   void note_poll(std::int64_t now_ns, bool may_promote) noexcept;
   // Sets the push at which the fast path next comes to push_slow (latent_stack::poll_at_push).
   void schedule_next_poll() noexcept;
-  void heartbeat(std::int64_t now_ns) noexcept;
+  // A heartbeat: promotes the oldest latent work, as the policy or mode says, and sets the next
+  // one. With `loop_range`, called from a loop's poll with nothing latent on this worker: the
+  // loop's remaining range is the one latent entry, and the answer is whether to split it (the
+  // loop promotes the upper half itself).
+  bool heartbeat(std::int64_t now_ns, bool loop_range = false) noexcept;
   // False if the deque could not grow (then nothing changed).
   bool promote_oldest() noexcept;
 
