@@ -3,7 +3,8 @@
 // against a temporary file, with its result checked; a short read returned as such and 0 at the
 // end; the error paths (EBADF, ENOENT) as std::system_error with the errno and the operation's
 // name; I/O outside a worker is a logic_error; sleep_for and sleep_until wait at least as long as
-// asked, and timers complete in deadline order; a linked timeout that fires (ETIMEDOUT) and one
+// asked, and timers complete in deadline order; a span too long for nanoseconds (seconds::max())
+// saturates rather than expiring at once; a linked timeout that fires (ETIMEDOUT) and one
 // that does not; 32 tasks from one fork_all on one worker have 32 reads in flight at once (latent
 // forks are not held up by a task suspended on I/O); forks after an I/O wait still spread over the
 // workers; a tiny ring (4 entries) with 2000 operations at once (full submission queue, completion
@@ -340,6 +341,32 @@ TEST_CASE("a linked timeout cancels an operation that takes too long, and leaves
   const std::size_t read = pulse::sync_wait(rt, [&]() -> pulse::task<std::size_t> {
     co_return co_await pulse::io::read(ends[0], buffer, pulse::io::current_position).with_timeout(5s);
   }());
+  CHECK(read == 3);
+  ::close(ends[0]);
+  ::close(ends[1]);
+}
+
+TEST_CASE("a duration too long for nanoseconds means forever, not at once", "[timer]") {
+  using pulse::detail::to_io_timespec;
+  constexpr auto longest = pulse::detail::longest_io_timespec_seconds;
+  CHECK(to_io_timespec(std::chrono::seconds::max()).tv_sec == longest);
+  CHECK(to_io_timespec(std::chrono::hours(24 * 365 * 400)).tv_sec == 24LL * 365 * 400 * 3600);
+  CHECK(to_io_timespec(std::chrono::duration<double>(1.5)).tv_nsec == 500'000'000);
+  CHECK(to_io_timespec(std::chrono::nanoseconds(-1)).tv_sec == 0);
+  CHECK(to_io_timespec(std::chrono::milliseconds::min()).tv_nsec == 0);
+  // A read with such a timeout waits for its data (before: ETIMEDOUT at once, the span wrapped).
+  pulse::runtime rt(one_worker());
+  int ends[2];
+  REQUIRE(::pipe2(ends, O_CLOEXEC) == 0);
+  std::thread writer([&] {
+    std::this_thread::sleep_for(30ms);
+    [[maybe_unused]] const auto written = ::write(ends[1], "abc", 3);
+  });
+  std::vector<std::byte> buffer(8);
+  const std::size_t read = pulse::sync_wait(rt, [&]() -> pulse::task<std::size_t> {
+    co_return co_await pulse::io::read(ends[0], buffer, pulse::io::current_position).with_timeout(std::chrono::seconds::max());
+  }());
+  writer.join();
   CHECK(read == 3);
   ::close(ends[0]);
   ::close(ends[1]);

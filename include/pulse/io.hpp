@@ -55,7 +55,7 @@ public:
   // the await then throws std::system_error(ETIMEDOUT). A limit of zero or less expires at once.
   template <typename Rep, typename Period>
   io_awaitable with_timeout(std::chrono::duration<Rep, Period> limit) && noexcept {
-    m_operation.timeout = to_io_timespec(std::chrono::duration_cast<std::chrono::nanoseconds>(limit));
+    m_operation.timeout = to_io_timespec(limit);
     m_operation.has_timeout = true;
     return std::move(*this);
   }
@@ -167,13 +167,13 @@ inline detail::io_void nop() noexcept { return {"pulse::io::nop", {.op = detail:
 // iteration) without holding up its worker.
 template <typename Rep, typename Period>
 detail::sleep_awaitable sleep_for(std::chrono::duration<Rep, Period> duration) noexcept {
-  return {detail::to_io_timespec(std::chrono::duration_cast<std::chrono::nanoseconds>(duration)), false};
+  return {detail::to_io_timespec(duration), false};
 }
 
 // Suspends the calling task until `deadline` on the steady clock (CLOCK_MONOTONIC).
 template <typename Duration>
 detail::sleep_awaitable sleep_until(std::chrono::time_point<std::chrono::steady_clock, Duration> deadline) noexcept {
-  return {detail::to_io_timespec(std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch())), true};
+  return {detail::to_io_timespec(deadline.time_since_epoch()), true};
 }
 
 }  // namespace pulse

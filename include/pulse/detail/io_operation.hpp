@@ -63,9 +63,24 @@ struct io_timespec {
   long long tv_nsec = 0;
 };
 
-inline io_timespec to_io_timespec(std::chrono::nanoseconds duration) noexcept {
-  const auto count = duration.count() < 0 ? 0 : duration.count();
-  return {count / 1'000'000'000, count % 1'000'000'000};
+// Anything past this is forever to the kernel as well (it saturates timeouts at 2^63 ns).
+inline constexpr std::int64_t longest_io_timespec_seconds = 1'000'000'000'000'000;  // 31 million years
+
+// Zero or less (or NaN) is zero; a span too long for nanoseconds (seconds::max(), a few centuries)
+// saturates instead of overflowing, so "wait forever" waits rather than expiring at once.
+template <typename Rep, typename Period>
+io_timespec to_io_timespec(std::chrono::duration<Rep, Period> duration) noexcept {
+  using namespace std::chrono;
+  const double seconds_count = duration_cast<std::chrono::duration<double>>(duration).count();  // cannot overflow
+  if (!(seconds_count > 0)) {
+    return {};
+  }
+  if (seconds_count >= static_cast<double>(longest_io_timespec_seconds)) {
+    return {longest_io_timespec_seconds, 0};
+  }
+  // Now within range: whole seconds, then the nanoseconds left.
+  const auto whole = duration_cast<seconds>(duration);
+  return {static_cast<std::int64_t>(whole.count()), static_cast<long long>(duration_cast<nanoseconds>(duration - whole).count())};
 }
 
 // A completed operation waiting for its coroutine to be resumed, on the worker's ready list.
