@@ -1,10 +1,12 @@
 // A process where io_uring is unavailable, as under Docker's default seccomp profile or with
 // io_uring_disabled=2: a seccomp filter makes io_uring_setup fail with EPERM (or ENOSYS) in a
-// child process, which then checks what pulse does.
+// child process, which then checks what pulse does. Also a ring whose next setup step (its
+// wake-up eventfd) fails, as when the process runs out of descriptors.
 // Covers: a runtime with io_support::automatic starts, runs tasks (fork-join and pcall alike) and
 // parks and wakes its workers without rings; each I/O operation throws std::system_error with
-// the setup's errno and a message saying io_uring is unavailable; io_support::required makes the
-// constructor throw std::system_error with that errno, naming the option. No crash, no hang.
+// the setup's errno and a message naming what failed (io_uring unavailable, or the eventfd);
+// io_support::required makes the constructor throw std::system_error with that errno, naming the
+// option. No crash, no hang.
 #include <pulse/pulse.hpp>
 
 #include "fib.hpp"
@@ -28,9 +30,9 @@
 
 namespace {
 
-// Makes io_uring_setup fail with `error` in the calling process from now on (x86-64 and aarch64
-// syscall tables; any other architecture is let through, and the child reports it).
-bool refuse_io_uring_setup(int error) {
+// Makes system call `number` fail with `error` in the calling process from now on (x86-64 and
+// aarch64 syscall tables; any other architecture is let through, and the child reports it).
+bool refuse_system_call(int number, int error) {
   const sock_filter filter[] = {
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
 #if defined(__x86_64__)
@@ -40,7 +42,7 @@ bool refuse_io_uring_setup(int error) {
 #endif
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<unsigned>(number), 0, 1),
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (static_cast<unsigned>(error) & SECCOMP_RET_DATA)),
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
   };
@@ -61,8 +63,9 @@ enum child_result : int {
   other_exception,
 };
 
-int check_without_io_uring(int error) {
-  if (!refuse_io_uring_setup(error)) {
+// `failure`: what the error messages must say failed.
+int check_without_rings(int system_call, int error, const char* failure) {
+  if (!refuse_system_call(system_call, error)) {
     return no_filter;
   }
   try {
@@ -76,7 +79,7 @@ int check_without_io_uring(int error) {
         return io_did_not_throw;
       } catch (const std::system_error& e) {
         const std::string message = e.what();
-        if (e.code().value() != error || message.find("io_uring is unavailable") == std::string::npos ||
+        if (e.code().value() != error || message.find(failure) == std::string::npos ||
             message.find("pulse::sleep_for") == std::string::npos) {
           std::fprintf(stderr, "unexpected error: %s\n", e.what());
           return io_wrong_error;
@@ -92,7 +95,9 @@ int check_without_io_uring(int error) {
       pulse::runtime required({.workers = 2, .io = pulse::io_support::required});
       return required_did_not_throw;
     } catch (const std::system_error& e) {
-      if (e.code().value() != error || std::string(e.what()).find("io_support::required") == std::string::npos) {
+      const std::string message = e.what();
+      if (e.code().value() != error || message.find("io_support::required") == std::string::npos ||
+          message.find(failure) == std::string::npos) {
         std::fprintf(stderr, "unexpected error: %s\n", e.what());
         return required_wrong_error;
       }
@@ -104,11 +109,11 @@ int check_without_io_uring(int error) {
   return ok;
 }
 
-int in_child(int error) {
+int in_child(int system_call, int error, const char* failure) {
   const pid_t child = ::fork();
   REQUIRE(child >= 0);
   if (child == 0) {
-    std::_Exit(check_without_io_uring(error));
+    std::_Exit(check_without_rings(system_call, error, failure));
   }
   int status = 0;
   REQUIRE(::waitpid(child, &status, 0) == child);
@@ -119,9 +124,13 @@ int in_child(int error) {
 }  // namespace
 
 TEST_CASE("io_uring_setup refused with EPERM (Docker's seccomp profile)", "[unavailable]") {
-  CHECK(in_child(EPERM) == ok);
+  CHECK(in_child(__NR_io_uring_setup, EPERM, "io_uring is unavailable (io_uring_setup failed)") == ok);
 }
 
 TEST_CASE("io_uring_setup refused with ENOSYS (a kernel without io_uring)", "[unavailable]") {
-  CHECK(in_child(ENOSYS) == ok);
+  CHECK(in_child(__NR_io_uring_setup, ENOSYS, "io_uring is unavailable (io_uring_setup failed)") == ok);
+}
+
+TEST_CASE("a ring whose wake-up eventfd fails says so, not that io_uring is unavailable", "[unavailable]") {
+  CHECK(in_child(__NR_eventfd2, EMFILE, "could not be set up (eventfd for the ring's wake-ups failed)") == ok);
 }

@@ -93,12 +93,12 @@ runtime_impl::runtime_impl(runtime& facade, runtime_options options)
     const int error = (*without_ring)->ring_error();
     const unsigned index = (*without_ring)->index();
     shutdown();
+    const std::string& failure = (*without_ring)->ring_failure();
     throw std::system_error(error, std::system_category(),
                             m_options.io == io_support::required
-                                ? "pulse::runtime: io_uring is unavailable (io_uring_setup failed) and runtime_options::io "
-                                  "is io_support::required"
-                                : fmt::format("pulse::runtime: worker {} could not make its io_uring ring while others did",
-                                              index));
+                                ? fmt::format("pulse::runtime: {} on worker {}, and runtime_options::io is io_support::required",
+                                              failure, index)
+                                : fmt::format("pulse::runtime: worker {} has no ring while others do: {}", index, failure));
   }
   if (!m_requests.trace_path.empty()) {
     start_trace_from_environment();

@@ -484,9 +484,18 @@ void worker::start_ring() noexcept {
   } catch (const std::system_error& error) {
     m_ring.reset();
     m_ring_error = error.code().value();
+    // The step that failed is what the ring put before the errno's text.
+    std::string step = error.what();
+    const std::string errno_text = ": " + error.code().message();
+    if (step.ends_with(errno_text)) {
+      step.resize(step.size() - errno_text.size());
+    }
+    m_ring_failure = step == "io_uring_setup" ? "io_uring is unavailable (io_uring_setup failed)"
+                                              : fmt::format("its io_uring ring could not be set up ({} failed)", step);
   } catch (...) {
     m_ring.reset();
     m_ring_error = ENOMEM;
+    m_ring_failure = "its io_uring ring could not be set up (out of memory)";
   }
 }
 

@@ -39,6 +39,7 @@
 #include <pthread.h>
 #include <thread>
 #include <utility>
+#include <string>
 
 namespace pulse::detail {
 
@@ -117,10 +118,13 @@ public:
 
   trace_buffer& trace() noexcept { return m_trace; }
 
-  // The worker's ring; null if it has none (io_support::disabled, or io_uring_setup failed, in
-  // which case ring_error() is its errno). Set before the runtime's constructor returns.
+  // The worker's ring; null if it has none (io_support::disabled, or its setup failed, in which
+  // case ring_error() is the errno and ring_failure() says what failed, for messages: "io_uring is
+  // unavailable (io_uring_setup failed)", or the step after it). Set before the runtime's
+  // constructor returns.
   io_ring* ring() noexcept { return m_ring.get(); }
   int ring_error() const noexcept { return m_ring_error; }
+  const std::string& ring_failure() const noexcept { return m_ring_failure; }
 
 private:
   void run() noexcept;
@@ -214,6 +218,7 @@ private:
   trace_buffer m_trace;
   std::unique_ptr<io_ring> m_ring;
   int m_ring_error = 0;
+  std::string m_ring_failure;
   std::atomic<pthread_t> m_native{};  // set by the worker's own thread as it starts
   std::thread m_thread;
 };

@@ -25,8 +25,7 @@ namespace {
     throw std::system_error(ENOTSUP, std::system_category(),
                             fmt::format("{}: I/O is disabled on this runtime (runtime_options::io)", op.name));
   }
-  throw std::system_error(error, std::system_category(),
-                          fmt::format("{}: io_uring is unavailable in this process (io_uring_setup failed)", op.name));
+  throw std::system_error(error, std::system_category(), fmt::format("{}: this worker has no ring: {}", op.name, self->ring_failure()));
 }
 
 }  // namespace
