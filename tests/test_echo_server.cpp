@@ -2,7 +2,8 @@
 // Covers: it echoes over many connections at once; under `prlimit --nofile=64` a flood of 200
 // connections gets errors on the callers' side (EOF, a reset or a refusal: never a hang), while
 // the connections it already holds keep being served; SIGTERM ends it with status 0; bad
-// arguments are a message and status 2.
+// arguments (none, a bad number, a missing value, an unknown option) are a message naming the
+// problem, the usage, and status 2.
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
@@ -20,6 +21,7 @@
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
+#include <utility>
 #include <vector>
 
 extern char** environ;
@@ -129,7 +131,54 @@ outcome echo_once(int fd, const std::string& message, std::chrono::milliseconds 
   return got == message ? outcome::echoed : outcome::refused;
 }
 
+// Runs pulse-echo with `arguments` to its end: its exit status (-1 if it did not exit normally)
+// and what it wrote to stderr.
+std::pair<int, std::string> run_to_end(std::vector<std::string> arguments) {
+  int err[2];
+  REQUIRE(::pipe(err) == 0);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, err[1], STDERR_FILENO);
+  posix_spawn_file_actions_addclose(&actions, err[0]);
+  std::string program = PULSE_ECHO_PATH;
+  std::vector<char*> argv{program.data()};
+  for (std::string& each : arguments) {
+    argv.push_back(each.data());
+  }
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  REQUIRE(::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) == 0);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(err[1]);
+  std::string text;
+  char buffer[512];
+  for (ssize_t n; (n = ::read(err[0], buffer, sizeof(buffer))) > 0;) {
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(err[0]);
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text};
+}
+
 }  // namespace
+
+TEST_CASE("pulse-echo refuses bad arguments with a message and status 2", "[echo][usage]") {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases{
+      {{}, "--port is required"},
+      {{"--port", "abc"}, "--port wants a number"},
+      {{"--port", "70000"}, "--port wants a number"},
+      {{"--port", "0", "--workers", "0"}, "--workers wants a number"},
+      {{"--port"}, "--port needs a value"},
+      {{"--port", "0", "--bogus"}, "unknown option '--bogus'"},
+  };
+  for (const auto& [arguments, expected] : cases) {
+    const auto [status, text] = run_to_end(arguments);
+    INFO("arguments: " << arguments.size() << ", stderr: " << text);
+    CHECK(status == 2);
+    CHECK_THAT(text, Catch::Contains(expected) && Catch::Contains("usage: pulse-echo"));
+  }
+}
 
 TEST_CASE("pulse-echo echoes on many connections, and exits cleanly on SIGTERM", "[echo]") {
   echo_server server({}, {"--port", "0", "--workers", "2"});
