@@ -28,28 +28,42 @@ extern char** environ;
 
 namespace {
 
+struct spawned {
+  pid_t pid;
+  int output;  // the read end of the pipe the child's `stream` goes to
+};
+
+// Starts `prefix` (a wrapper such as prlimit, or nothing), then pulse-echo with `arguments`, its
+// `stream` (STDOUT_FILENO or STDERR_FILENO) into a pipe.
+spawned spawn_echo(std::vector<std::string> prefix, const std::vector<std::string>& arguments, int stream) {
+  int out[2];
+  REQUIRE(::pipe(out) == 0);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out[1], stream);
+  posix_spawn_file_actions_addclose(&actions, out[0]);
+  std::vector<std::string> all = std::move(prefix);
+  all.emplace_back(PULSE_ECHO_PATH);
+  all.insert(all.end(), arguments.begin(), arguments.end());
+  std::vector<char*> argv;
+  for (std::string& each : all) {
+    argv.push_back(each.data());
+  }
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  REQUIRE(::posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ) == 0);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(out[1]);
+  return {pid, out[0]};
+}
+
 // pulse-echo started with `arguments` (after the program), its first line read for the port.
 class echo_server {
 public:
-  explicit echo_server(std::vector<std::string> prefix, std::vector<std::string> arguments) {
-    int out[2];
-    REQUIRE(::pipe(out) == 0);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addclose(&actions, out[0]);
-    std::vector<std::string> all = std::move(prefix);
-    all.emplace_back(PULSE_ECHO_PATH);
-    all.insert(all.end(), arguments.begin(), arguments.end());
-    std::vector<char*> argv;
-    for (std::string& each : all) {
-      argv.push_back(each.data());
-    }
-    argv.push_back(nullptr);
-    REQUIRE(::posix_spawnp(&m_pid, argv[0], &actions, nullptr, argv.data(), environ) == 0);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(out[1]);
-    m_output = ::fdopen(out[0], "r");
+  explicit echo_server(std::vector<std::string> prefix, const std::vector<std::string>& arguments) {
+    const spawned child = spawn_echo(std::move(prefix), arguments, STDOUT_FILENO);
+    m_pid = child.pid;
+    m_output = ::fdopen(child.output, "r");
     char line[256] = {};
     REQUIRE(std::fgets(line, sizeof(line), m_output) != nullptr);
     m_first_line = line;
@@ -133,31 +147,16 @@ outcome echo_once(int fd, const std::string& message, std::chrono::milliseconds 
 
 // Runs pulse-echo with `arguments` to its end: its exit status (-1 if it did not exit normally)
 // and what it wrote to stderr.
-std::pair<int, std::string> run_to_end(std::vector<std::string> arguments) {
-  int err[2];
-  REQUIRE(::pipe(err) == 0);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, err[1], STDERR_FILENO);
-  posix_spawn_file_actions_addclose(&actions, err[0]);
-  std::string program = PULSE_ECHO_PATH;
-  std::vector<char*> argv{program.data()};
-  for (std::string& each : arguments) {
-    argv.push_back(each.data());
-  }
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  REQUIRE(::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) == 0);
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(err[1]);
+std::pair<int, std::string> run_to_end(const std::vector<std::string>& arguments) {
+  const spawned child = spawn_echo({}, arguments, STDERR_FILENO);
   std::string text;
   char buffer[512];
-  for (ssize_t n; (n = ::read(err[0], buffer, sizeof(buffer))) > 0;) {
+  for (ssize_t n; (n = ::read(child.output, buffer, sizeof(buffer))) > 0;) {
     text.append(buffer, static_cast<std::size_t>(n));
   }
-  ::close(err[0]);
+  ::close(child.output);
   int status = 0;
-  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  REQUIRE(::waitpid(child.pid, &status, 0) == child.pid);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text};
 }
 
