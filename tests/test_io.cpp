@@ -354,6 +354,11 @@ TEST_CASE("a duration too long for nanoseconds means forever, not at once", "[ti
   CHECK(to_io_timespec(std::chrono::duration<double>(1.5)).tv_nsec == 500'000'000);
   CHECK(to_io_timespec(std::chrono::nanoseconds(-1)).tv_sec == 0);
   CHECK(to_io_timespec(std::chrono::milliseconds::min()).tv_nsec == 0);
+  // Periods whose numerator would overflow a plain duration_cast, and exact thirds.
+  const auto odd = to_io_timespec(std::chrono::duration<long long, std::ratio<3, 10000>>{3'200'000'000'000'000'000});
+  CHECK((odd.tv_sec == 960'000'000'000'000 && odd.tv_nsec == 0));
+  const auto thirds = to_io_timespec(std::chrono::duration<long long, std::ratio<1, 3>>{4});
+  CHECK((thirds.tv_sec == 1 && thirds.tv_nsec == 333'333'333));
   // A read with such a timeout waits for its data (before: ETIMEDOUT at once, the span wrapped).
   pulse::runtime rt(one_worker());
   int ends[2];

@@ -32,6 +32,7 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <variant>
 
 namespace pulse {
 namespace detail {
@@ -290,7 +291,7 @@ private:
 };
 
 // combine(init, map(first), ..., map(last - 1)), potentially in parallel; see the top of this header.
-template <std::integral First, std::integral Last, typename T, typename Map, typename Combine>
+template <typename T, std::integral First, std::integral Last, typename Map, typename Combine>
   requires std::is_invocable_r_v<T, Map&, std::size_t> && std::is_invocable_r_v<T, Combine&, T, T>
 parallel_reduce_awaitable<T, std::decay_t<Map>, std::decay_t<Combine>> parallel_reduce(First first, Last last, T init,
                                                                                           Map&& map, Combine&& combine) {

@@ -93,7 +93,7 @@ runtime_impl::runtime_impl(runtime& facade, runtime_options options)
     const int error = (*without_ring)->ring_error();
     const unsigned index = (*without_ring)->index();
     shutdown();
-    const std::string& failure = (*without_ring)->ring_failure();
+    const char* const failure = (*without_ring)->ring_failure();
     throw std::system_error(error, std::system_category(),
                             m_options.io == io_support::required
                                 ? fmt::format("pulse::runtime: {} on worker {}, and runtime_options::io is io_support::required",

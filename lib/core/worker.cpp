@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <string_view>
 
 namespace pulse::detail {
 namespace {
@@ -199,9 +200,6 @@ bool worker::heartbeat(std::int64_t now_ns, bool loop_range) noexcept {
   if (latent != 0) {
     promote = m_policy != nullptr ? m_policy->should_promote(sample) : 1;
   }
-  if (promote != 0) {
-    m_last_promotion_ns = now_ns;
-  }
   if (promote != 0 && !loop_range) {
     {
       critical_section guard(*this);
@@ -216,6 +214,7 @@ bool worker::heartbeat(std::int64_t now_ns, bool loop_range) noexcept {
     }
     m_last_promotion_cost_ns = monotonic_ns() - now_ns;  // the promotion itself, not the wake-up
     if (promote != 0) {
+      m_last_promotion_ns = now_ns;
       m_owner.idle().notify();
     }
     m_counters.promotion_ns.add(static_cast<std::uint64_t>(m_last_promotion_cost_ns));
@@ -239,7 +238,10 @@ bool worker::heartbeat(std::int64_t now_ns, bool loop_range) noexcept {
   m_next_heartbeat_ns = now_ns + m_interval_ns;
   m_current_interval_ns.store(m_interval_ns, std::memory_order_relaxed);
   // Answered, even if the policy chose to promote nothing: else every poll would come back here.
-  m_promotion_wanted.store(false, std::memory_order_relaxed);
+  // (A loop's range may still fail to split: the ask stays for the next poll.)
+  if (!loop_range) {
+    m_promotion_wanted.store(false, std::memory_order_relaxed);
+  }
   return promote != 0;
 }
 
@@ -484,14 +486,12 @@ void worker::start_ring() noexcept {
   } catch (const std::system_error& error) {
     m_ring.reset();
     m_ring_error = error.code().value();
-    // The step that failed is what the ring put before the errno's text.
-    std::string step = error.what();
-    const std::string errno_text = ": " + error.code().message();
-    if (step.ends_with(errno_text)) {
-      step.resize(step.size() - errno_text.size());
-    }
-    m_ring_failure = step == "io_uring_setup" ? "io_uring is unavailable (io_uring_setup failed)"
-                                              : fmt::format("its io_uring ring could not be set up ({} failed)", step);
+    // The step that failed begins the ring's message. Static texts: nothing here may throw.
+    const std::string_view what = error.what();
+    m_ring_failure = what.starts_with("io_uring_setup") ? "io_uring is unavailable (io_uring_setup failed)"
+                     : what.starts_with("eventfd")
+                         ? "its io_uring ring could not be set up (eventfd for the ring's wake-ups failed)"
+                         : "its io_uring ring could not be set up";
   } catch (...) {
     m_ring.reset();
     m_ring_error = ENOMEM;

@@ -39,7 +39,6 @@
 #include <pthread.h>
 #include <thread>
 #include <utility>
-#include <string>
 
 namespace pulse::detail {
 
@@ -124,7 +123,7 @@ public:
   // constructor returns.
   io_ring* ring() noexcept { return m_ring.get(); }
   int ring_error() const noexcept { return m_ring_error; }
-  const std::string& ring_failure() const noexcept { return m_ring_failure; }
+  const char* ring_failure() const noexcept { return m_ring_failure; }
 
 private:
   void run() noexcept;
@@ -218,7 +217,7 @@ private:
   trace_buffer m_trace;
   std::unique_ptr<io_ring> m_ring;
   int m_ring_error = 0;
-  std::string m_ring_failure;
+  const char* m_ring_failure = "";  // static text
   std::atomic<pthread_t> m_native{};  // set by the worker's own thread as it starts
   std::thread m_thread;
 };

@@ -21,6 +21,7 @@
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 namespace pulse::detail {
 
@@ -78,9 +79,20 @@ io_timespec to_io_timespec(std::chrono::duration<Rep, Period> duration) noexcept
   if (seconds_count >= static_cast<double>(longest_io_timespec_seconds)) {
     return {longest_io_timespec_seconds, 0};
   }
-  // Now within range: whole seconds, then the nanoseconds left.
-  const auto whole = duration_cast<seconds>(duration);
-  return {static_cast<std::int64_t>(whole.count()), static_cast<long long>(duration_cast<nanoseconds>(duration - whole).count())};
+  if constexpr (std::is_floating_point_v<Rep>) {
+    // Now within range: whole seconds, then the nanoseconds left.
+    const auto whole = duration_cast<seconds>(duration);
+    return {static_cast<std::int64_t>(whole.count()), static_cast<long long>(duration_cast<nanoseconds>(duration - whole).count())};
+  } else {
+    // count * num / den seconds, split so that no step overflows whatever the period (duration_cast
+    // multiplies by num first): count = q * den + r.
+    __extension__ using wide = __int128;
+    const wide count = duration.count();
+    const wide q = count / Period::den;
+    const wide part = (count % Period::den) * Period::num;  // below den * num
+    return {static_cast<std::int64_t>(q * Period::num + part / Period::den),
+            static_cast<long long>((part % Period::den) * 1'000'000'000 / Period::den)};
+  }
 }
 
 // A completed operation waiting for its coroutine to be resumed, on the worker's ready list.
