@@ -1,4 +1,5 @@
 // pulse::pcall at every node of the small tree; all sums run inside one task on the runtime.
+#include "checked_loop.hpp"
 #include "thread_counts.hpp"
 #include "tree_small/tree_small.hpp"
 #include "tree_sum/pcall_sum.hpp"
@@ -7,30 +8,19 @@
 
 #include <benchmark/benchmark.h>
 
-#include <stdexcept>
-
 namespace {
 
 using pulse_bench::tree_node;
 
 pulse::task<long> repeated_sums(const tree_node* root) {
-  long total = 0;
-  for (int i = 0; i < pulse_bench::tree_small_sums; ++i) {
-    benchmark::DoNotOptimize(root);
-    total += pulse_bench::pcall_tree_sum(root);
-  }
-  co_return total;
+  co_return pulse_bench::sum_repeatedly(root, pulse_bench::pcall_tree_sum);
 }
 
 void tree_small_pulse_pcall(benchmark::State& state) {
   const tree_node* root = &pulse_bench::tree_small_tree();
   pulse::runtime rt{{.workers = static_cast<unsigned>(state.range(0))}};
-  for (auto _ : state) {
-    const long total = pulse::sync_wait(rt, repeated_sums(root));
-    if (total != pulse_bench::tree_small_expected * pulse_bench::tree_small_sums) {
-      throw std::logic_error("tree_small/pulse_pcall: wrong result");
-    }
-  }
+  pulse_bench::time_checked(state, "tree_small/pulse_pcall", pulse_bench::tree_small_expected_total,
+                            [&] { return pulse::sync_wait(rt, repeated_sums(root)); });
 }
 
 }  // namespace

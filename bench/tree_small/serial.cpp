@@ -1,9 +1,8 @@
 // Serial baseline: plain recursion, summed tree_small_sums times.
+#include "checked_loop.hpp"
 #include "tree_small/tree_small.hpp"
 
 #include <benchmark/benchmark.h>
-
-#include <stdexcept>
 
 namespace {
 
@@ -15,16 +14,8 @@ using pulse_bench::tree_node;
 
 void tree_small_serial(benchmark::State& state) {
   const tree_node* root = &pulse_bench::tree_small_tree();
-  for (auto _ : state) {
-    long total = 0;
-    for (int i = 0; i < pulse_bench::tree_small_sums; ++i) {
-      benchmark::DoNotOptimize(root);
-      total += sum(root);
-    }
-    if (total != pulse_bench::tree_small_expected * pulse_bench::tree_small_sums) {
-      throw std::logic_error("tree_small/serial: wrong result");
-    }
-  }
+  pulse_bench::time_checked(state, "tree_small/serial", pulse_bench::tree_small_expected_total,
+                            [&] { return pulse_bench::sum_repeatedly(root, sum); });
 }
 
 }  // namespace

@@ -92,8 +92,8 @@ runtime_impl::runtime_impl(runtime& facade, runtime_options options)
       (m_options.io == io_support::required || some_have_rings)) {
     const int error = (*without_ring)->ring_error();
     const unsigned index = (*without_ring)->index();
-    shutdown();
     const char* const failure = (*without_ring)->ring_failure();
+    shutdown();
     throw std::system_error(error, std::system_category(),
                             m_options.io == io_support::required
                                 ? fmt::format("pulse::runtime: {} on worker {}, and runtime_options::io is io_support::required",

@@ -13,7 +13,6 @@
 
 #include <algorithm>
 #include <limits>
-#include <string_view>
 
 namespace pulse::detail {
 namespace {
@@ -483,15 +482,10 @@ void worker::start_ring() noexcept {
   try {
     m_ring = std::make_unique<io_ring>(m_owner.options().io_ring_entries);
     m_owner.idle().set_wake_fd(m_index, m_ring->wake_fd());
-  } catch (const std::system_error& error) {
+  } catch (const ring_setup_error& error) {
     m_ring.reset();
     m_ring_error = error.code().value();
-    // The step that failed begins the ring's message. Static texts: nothing here may throw.
-    const std::string_view what = error.what();
-    m_ring_failure = what.starts_with("io_uring_setup") ? "io_uring is unavailable (io_uring_setup failed)"
-                     : what.starts_with("eventfd")
-                         ? "its io_uring ring could not be set up (eventfd for the ring's wake-ups failed)"
-                         : "its io_uring ring could not be set up";
+    m_ring_failure = error.failure();
   } catch (...) {
     m_ring.reset();
     m_ring_error = ENOMEM;

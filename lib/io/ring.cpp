@@ -50,13 +50,13 @@ io_ring::io_ring(unsigned entries) {
     }
   }
   if (error != 0) {
-    throw std::system_error(error, std::system_category(), "io_uring_setup");
+    throw ring_setup_error(error, "io_uring is unavailable (io_uring_setup failed)");
   }
   m_wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (m_wake_fd < 0) {
     const int eventfd_error = errno;
     io_uring_queue_exit(&m_ring);
-    throw std::system_error(eventfd_error, std::system_category(), "eventfd for the ring's wake-ups");
+    throw ring_setup_error(eventfd_error, "its io_uring ring could not be set up (eventfd for the ring's wake-ups failed)");
   }
 }
 

@@ -30,6 +30,7 @@
 
 #include <cstdint>
 #include <string>
+#include <system_error>
 
 namespace pulse::detail {
 
@@ -58,10 +59,23 @@ private:
   io_ready_node* m_tail = nullptr;
 };
 
+// Why a ring could not be made: the errno, and what failed in words for messages (static text, so
+// that whoever keeps it needs no allocation).
+class ring_setup_error : public std::system_error {
+public:
+  ring_setup_error(int error, const char* failure)
+      : std::system_error(error, std::system_category(), failure), m_failure(failure) {}
+  const char* failure() const noexcept { return m_failure; }
+
+private:
+  const char* m_failure;
+};
+
 class io_ring {
 public:
   // Creates the ring on the calling thread with `entries` submission entries, with the best setup
-  // flags the kernel accepts. Throws std::system_error with io_uring_setup's errno.
+  // flags the kernel accepts. Throws ring_setup_error: io_uring_setup's errno, or its wake-up
+  // eventfd's.
   explicit io_ring(unsigned entries);
   ~io_ring();
   io_ring(const io_ring&) = delete;
