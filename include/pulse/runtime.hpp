@@ -85,7 +85,23 @@ struct runtime_options {
   // times larger, with the kernel holding any overflow until it is reaped.
   io_support io = io_support::automatic;
   unsigned io_ring_entries = 256;
+
+  // Shutdown and I/O that never comes. The destructor waits for every task, and a task can wait
+  // for I/O forever (an accept, a read from a silent peer, a long sleep). Once the runtime has been
+  // quiet this long while it waits (no task ran, no operation completed, no worker busy), it
+  // cancels the pending operations: each throws std::system_error(ECANCELED) whose message says
+  // the runtime is shutting down, and operations started after that fail the same way at once, so
+  // the tasks unwind and the destructor returns. An exception that escapes a spawned task is
+  // reported (on_unhandled_exception), so no task is cut short unseen. Work that keeps progressing
+  // is never cut. Empty means wait forever; zero cancels as soon as the runtime is quiet; at most
+  // longest_io_shutdown_grace. An operation the kernel is already running in its worker threads
+  // (an open of a FIFO, say) cannot be cancelled, and still holds the destructor until it ends.
+  std::optional<std::chrono::milliseconds> io_shutdown_grace = std::chrono::seconds{1};
 };
+
+// The bound of runtime_options::io_shutdown_grace (longer is a mistake: use no grace at all, which
+// waits forever).
+inline constexpr std::chrono::hours longest_io_shutdown_grace{24};
 
 namespace detail {
 class runtime_impl;
@@ -97,8 +113,9 @@ public:
   // naming the option (or PULSE_WORKERS, PULSE_PIN).
   explicit runtime(runtime_options options = {});
 
-  // Waits until every task started on this runtime (by sync_wait or spawn) has finished, then joins
-  // the workers. Destroying a runtime from one of its own workers is a fatal error.
+  // Waits until every task started on this runtime (by sync_wait or spawn) has finished, cancelling
+  // their pending I/O once the wait has been quiet for runtime_options::io_shutdown_grace, then
+  // joins the workers. Destroying a runtime from one of its own workers is a fatal error.
   ~runtime();
 
   runtime(const runtime&) = delete;

@@ -184,6 +184,7 @@ void runtime_impl::shutdown() noexcept {
   // when wake_all runs, or takes the mutex after it and then sees m_stopping in its last look.
   m_stopping.store(true, std::memory_order_seq_cst);
   m_idle.wake_all();
+  cancel_io_once_quiet();
   for (auto& each : m_workers) {
     each->join();
   }
@@ -194,6 +195,41 @@ void runtime_impl::shutdown() noexcept {
       frame_pool::release_or_orphan(pool);
     }
   }
+}
+
+std::uint64_t runtime_impl::progress() const noexcept {
+  std::uint64_t total = 0;
+  for (const auto& each : m_workers) {
+    total += each->progress();
+  }
+  return total;
+}
+
+void runtime_impl::cancel_io_once_quiet() noexcept {
+  const std::optional<std::chrono::milliseconds> grace = m_options.io_shutdown_grace;
+  const bool any_ring = std::any_of(m_workers.begin(), m_workers.end(), [](const auto& each) { return each->ring() != nullptr; });
+  if (!grace || !any_ring || m_cancel_io.load(std::memory_order_relaxed)) {
+    return;  // the workers' join waits as long as it takes
+  }
+  const auto all_finished = [this] { return m_live_roots.load(std::memory_order_acquire) == 0; };
+  std::uint64_t before = progress();
+  std::unique_lock lock(m_roots_mutex);
+  // Quiet means a whole grace in which no worker ran anything or reaped a completion, and none is
+  // busy at its end (one long task counts no progress while it runs).
+  while (!m_roots_finished.wait_for(lock, *grace, all_finished)) {
+    const std::uint64_t now = progress();
+    if (now == before && !any_worker_busy()) {
+      break;
+    }
+    before = now;
+  }
+  if (all_finished()) {
+    return;
+  }
+  lock.unlock();
+  // As for m_stopping: a worker parking now either is woken here or sees the request in its last look.
+  m_cancel_io.store(true, std::memory_order_seq_cst);
+  m_idle.wake_all();
 }
 
 void runtime_impl::finish_reports() noexcept {
@@ -276,6 +312,9 @@ void runtime_impl::root_finished() noexcept {
   // acq_rel: the root's work happens before a worker that sees zero live roots exits.
   if (m_live_roots.fetch_sub(1, std::memory_order_acq_rel) == 1 && m_stopping.load(std::memory_order_seq_cst)) {
     m_idle.wake_all();
+    // Through the mutex: shutdown's thread is either waiting, and woken, or yet to look at the count.
+    { const std::lock_guard lock(m_roots_mutex); }
+    m_roots_finished.notify_all();
   }
 }
 

@@ -15,8 +15,10 @@
 #include <pulse/runtime.hpp>
 
 #include <atomic>
+#include <condition_variable>
 #include <coroutine>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <latch>
 #include <memory>
@@ -77,6 +79,9 @@ public:
   void root_finished() noexcept;
 
   bool has_live_roots() const noexcept { return m_live_roots.load(std::memory_order_acquire) != 0; }
+  // Shutdown found the runtime quiet for io_shutdown_grace with roots still live: each worker is
+  // to cancel what its ring holds (see runtime_options::io_shutdown_grace).
+  bool io_cancel_requested() const noexcept { return m_cancel_io.load(std::memory_order_acquire); }
   // Whether any worker is running a task (relaxed reads: for choosing how to park).
   bool any_worker_busy() const noexcept;
   // Whether any worker is likely to promote work soon (worker::may_promote).
@@ -111,6 +116,12 @@ private:
   // nearest the calling thread's CPU.
   void notify_for_injected_work() noexcept;
 
+  // Shutdown's wait for the live roots, while it has a grace to give them: returns once none is
+  // live, or once it has had the workers cancel their pending I/O because a whole grace went by
+  // with nothing happening.
+  void cancel_io_once_quiet() noexcept;
+  std::uint64_t progress() const noexcept;
+
   runtime& m_facade;  // the pulse::runtime that owns this, for spawn() from a worker
   topology m_topology;
   runtime_options m_options;
@@ -124,6 +135,10 @@ private:
   idle_workers m_idle;
   std::atomic<std::size_t> m_live_roots{0};
   std::atomic<bool> m_stopping{false};
+  std::atomic<bool> m_cancel_io{false};
+  // Shutdown's thread waits on this for the last root to finish (root_finished notifies it).
+  std::mutex m_roots_mutex;
+  std::condition_variable m_roots_finished;
   std::latch m_rings_started;
 
   // Each worker goes back to the memory it was made in (worker_memory, or the heap).

@@ -92,6 +92,13 @@ runtime_options resolve_options(runtime_options options, const topology& machine
     throw std::invalid_argument(fmt::format("pulse::runtime_options::io = {} is not an io_support value",
                                             static_cast<int>(options.io)));
   }
+  if (options.io_shutdown_grace &&
+      (options.io_shutdown_grace->count() < 0 || *options.io_shutdown_grace > longest_io_shutdown_grace)) {
+    throw std::invalid_argument(fmt::format(
+        "pulse::runtime_options::io_shutdown_grace = {}ms must be from 0 to pulse::longest_io_shutdown_grace ({}h); "
+        "leave it empty to wait for pending I/O forever",
+        options.io_shutdown_grace->count(), longest_io_shutdown_grace.count()));
+  }
   return options;
 }
 

@@ -760,6 +760,9 @@ void worker::run() noexcept {
       end_idle(idle_since);
       break;
     }
+    if (m_ring != nullptr && m_owner.io_cancel_requested() && !m_ring->cancelling_everything()) {
+      m_ring->cancel_everything();  // the sleep below submits it; its completions wake the worker
+    }
     // While tasks are live, sleep at most a few heartbeats: then search again, and nudge a worker
     // whose latent work is stuck under a long frame (it publishes nothing, so nobody is woken).
     // Only while another worker runs tasks: with every worker idle no latent work can be stuck, and
@@ -777,7 +780,8 @@ void worker::run() noexcept {
         m_index,
         [this, timeout_ns] {
           return m_owner.work_visible() || m_owner.finished() || (timeout_ns == 0 && m_owner.any_worker_busy()) ||
-                 (m_ring != nullptr && (!m_ring->ready().empty() || m_ring->completions_posted()));
+                 (m_ring != nullptr && (!m_ring->ready().empty() || m_ring->completions_posted() ||
+                                        (m_owner.io_cancel_requested() && !m_ring->cancelling_everything())));
         },
         timeout_ns, m_ring != nullptr ? in_ring : ring_sleeper{});
     counted_as_searching = reason == idle_workers::wake_reason::notified;
@@ -798,6 +802,12 @@ void worker::run() noexcept {
 }  // namespace pulse::detail
 
 namespace pulse::detail {
+
+std::uint64_t worker::progress() const noexcept {
+  // The ring is made before the runtime's constructor returns and lives as long as the worker.
+  const io_ring* const ring = m_ring.get();
+  return m_counters.tasks_run.read() + (ring != nullptr ? ring->completed() : 0);
+}
 
 worker_stats worker::stats() const noexcept {
   worker_stats mine;

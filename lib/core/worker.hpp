@@ -99,6 +99,9 @@ public:
   take_result<work_item> steal_from() noexcept { return m_deque.steal(); }
   bool looks_idle() const noexcept { return m_deque.looks_empty(); }
   bool busy() const noexcept { return m_busy.load(std::memory_order_relaxed); }
+  // Grows whenever this worker runs an item or reaps a completed operation: shutdown tells a quiet
+  // runtime from one still at work by it (relaxed reads, from any thread).
+  std::uint64_t progress() const noexcept;
   // Busy, with latent work beneath it (or a loop range to split) at a poll less than an interval
   // ago: a promotion is likely within a heartbeat. Relaxed reads: a hint for thieves.
   bool may_promote(std::int64_t now_ns) const noexcept;

@@ -54,6 +54,12 @@ std::size_t io_result_or_throw(const io_operation& op) {
   if (op.result >= 0) [[likely]] {
     return static_cast<std::size_t>(op.result);
   }
+  if (op.result == -ECANCELED && op.cancelled_at_shutdown) {
+    throw std::system_error(ECANCELED, std::system_category(),
+                            fmt::format("{}: cancelled because the runtime is shutting down "
+                                        "(it waited runtime_options::io_shutdown_grace with nothing happening)",
+                                        op.name));
+  }
   if (op.result == -ECANCELED && op.has_timeout) {
     throw std::system_error(ETIMEDOUT, std::system_category(), fmt::format("{}: timed out", op.name));
   }

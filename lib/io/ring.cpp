@@ -79,6 +79,11 @@ io_uring_sqe* io_ring::next_sqe(unsigned needed) noexcept {
 }
 
 void io_ring::prepare(io_operation& op, const io_request& request) {
+  if (m_cancelling_everything) [[unlikely]] {
+    m_prepared.add();
+    complete(op, -ECANCELED, 0);  // resumed from the ready list, as if the kernel had cancelled it
+    return;
+  }
   io_uring_sqe* const sqe = next_sqe(op.has_timeout ? 2 : 1);
   const auto address = const_cast<void*>(request.address);
   const auto length32 = static_cast<unsigned>(
@@ -156,6 +161,14 @@ void io_ring::prepare_cancel(io_operation& op) {
   io_uring_sqe_set_data64(sqe, ignored_tag);
 }
 
+void io_ring::cancel_everything() noexcept {
+  m_cancelling_everything = true;
+  // The wake-up read goes too; its CQE re-arms it before the next sleep, as after any wake-up.
+  io_uring_sqe* const sqe = next_sqe(1);
+  io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+  io_uring_sqe_set_data64(sqe, ignored_tag);
+}
+
 void io_ring::submit() noexcept {
   if (unsubmitted() == 0) {
     return;
@@ -208,11 +221,15 @@ void io_ring::dispatch(const io_uring_cqe& cqe) noexcept {
     m_wake_armed = false;  // a wake-up, or the read failed: either way, re-armed before the next sleep
     return;
   }
-  io_operation& op = *reinterpret_cast<io_operation*>(tag);
-  if ((cqe.flags & IORING_CQE_F_MORE) == 0) {
+  complete(*reinterpret_cast<io_operation*>(tag), cqe.res, cqe.flags);
+}
+
+void io_ring::complete(io_operation& op, std::int32_t result, std::uint32_t cqe_flags) noexcept {
+  if ((cqe_flags & IORING_CQE_F_MORE) == 0) {
     m_completed.add();
   }
-  if (io_ready_node* const node = op.complete(op, cqe.res, cqe.flags)) {
+  op.cancelled_at_shutdown = m_cancelling_everything && result == -ECANCELED;
+  if (io_ready_node* const node = op.complete(op, result, cqe_flags)) {
     m_ready.push(*node);
   }
 }

@@ -85,6 +85,11 @@ public:
   void prepare(io_operation& op, const io_request& request);
   // Asks the kernel to cancel `op` (its CQE then arrives with -ECANCELED).
   void prepare_cancel(io_operation& op);
+  // Shutdown: asks the kernel to cancel every operation in the ring, and from now on completes each
+  // operation prepared with -ECANCELED at once instead of submitting it. Either way the operation
+  // is marked cancelled_at_shutdown.
+  void cancel_everything() noexcept;
+  bool cancelling_everything() const noexcept { return m_cancelling_everything; }
 
   std::uint32_t unsubmitted() const noexcept { return io_uring_sq_ready(&m_ring); }
   // Operations prepared and not yet completed (a multishot one counts until its last completion).
@@ -120,12 +125,14 @@ public:
 private:
   io_uring_sqe* next_sqe(unsigned needed) noexcept;
   void dispatch(const io_uring_cqe& cqe) noexcept;
+  void complete(io_operation& op, std::int32_t result, std::uint32_t cqe_flags) noexcept;
   void arm_wake_read() noexcept;
 
   io_uring m_ring{};
   int m_wake_fd = -1;
   std::uint64_t m_wake_buffer = 0;
   bool m_wake_armed = false;
+  bool m_cancelling_everything = false;
   std::int64_t m_last_submit_ns = 0;
   io_ready_list m_ready;
   owner_counter m_prepared;

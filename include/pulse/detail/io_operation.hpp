@@ -13,8 +13,9 @@
 //
 // Cancellation is designed in: an operation is identified by its address (the user_data an
 // IORING_OP_ASYNC_CANCEL names) and by the worker whose ring holds it (`ring_owner`), which is the
-// only thread that may submit to that ring. Timeouts use it today: a linked timeout cancels the
-// operation it is linked to.
+// only thread that may submit to that ring. Timeouts use it today (a linked timeout cancels the
+// operation it is linked to), and so does shutdown, which cancels whatever a ring still holds once
+// the runtime has waited quietly for long enough.
 #pragma once
 
 #include <chrono>
@@ -116,6 +117,7 @@ struct io_operation : io_ready_node {
   std::uint32_t cqe_flags = 0;
   io_timespec timeout{};              // a linked timeout when has_timeout; read by the kernel at submission
   bool has_timeout = false;
+  bool cancelled_at_shutdown = false;  // the runtime cancelled it (runtime_options::io_shutdown_grace)
   unsigned ring_owner = 0;            // the worker whose ring holds the operation (set by submit_io)
 };
 
@@ -128,7 +130,8 @@ void submit_io(io_operation& op, const io_request& request);
 io_ready_node* complete_once(io_operation& op, std::int32_t result, std::uint32_t cqe_flags) noexcept;
 
 // The result of `op` as a count (bytes, an fd): throws std::system_error(-result, name) if it is
-// an error. A cancelled operation with a timeout that fired is ETIMEDOUT.
+// an error. A cancelled operation with a timeout that fired is ETIMEDOUT; one that shutdown
+// cancelled is ECANCELED, and says so.
 std::size_t io_result_or_throw(const io_operation& op);
 
 }  // namespace pulse::detail
