@@ -1,6 +1,6 @@
 // Heartbeat scheduling: latent work, promotion, pcall, policies, loops.
 // Covers: with two workers, long tasks get their latent siblings promoted and stolen (counters),
-// including under a frame that never forks (the SIGURG nudge); a worker promotes at most once per
+// including under a frame that never forks (the SIGURG nudge; every promotion a heartbeat's or a nudge's); a worker promotes at most once per
 // interval however often an idle thief asks (the paper's token bound); pcall's results (values, void,
 // references), calling the caller's callables (not copies), taking its call back from under a
 // coroutine its first call resumed inline (which forked and suspended), its plain join and its
@@ -8,7 +8,8 @@
 // the lowest-numbered exception is rethrown, every value made is destroyed, inline or stolen,
 // first call failing or a later one) and its inline path off the workers; fib by fork and by pcall
 // exact under every promotion mode, heartbeat intervals of 20 us, 100 us and 1 ms, and a user
-// policy (which is called, decides loop splits too, and whose out-of-range interval is clamped);
+// policy (which is called, decides loop splits too, whose out-of-range interval is clamped, and
+// whose select_victim picks the thieves' first victim, an out-of-range answer taken modulo);
 // parallel_for visiting every index exactly once, empty and one-element ranges, ranges ending at
 // SIZE_MAX (on and off the workers), a negative bound refused; parallel_reduce exact under every
 // mode and with an accumulator too big for 64 stack copies; an exception in a loop rethrown after
@@ -77,6 +78,9 @@ TEST_CASE("with two workers, latent siblings of long tasks are promoted and stol
   CHECK(in_parallel == 5);  // every pair ran on two threads
   CHECK(counters.promotions >= 5);
   CHECK(counters.steals >= 5);
+  // The first task never polls: its sibling went out at the fork's own poll, if a heartbeat was due
+  // then, or else by a thief's SIGURG. Either way, one promotion each (which of the two varies).
+  CHECK(counters.heartbeats + counters.heartbeat_signals >= counters.promotions);
 }
 
 // Sums small enough (fib(12) by pcall, microseconds each) that the thief keeps running out of work
@@ -437,6 +441,36 @@ TEST_CASE("a user policy decides loop splits, and its interval is clamped", "[he
   pulse::sync_wait(rt, sum_of_squares(n));
   CHECK(counting->asked > 0);  // asked by the loop, the only latent work
   CHECK(rt.stats().promotions > 0);
+}
+
+// Chooses the victim itself, out of range on purpose (answers are taken modulo the workers), and
+// notes any call whose arguments are not what the runtime promised.
+class victim_choosing_policy final : public pulse::promotion_policy {
+public:
+  std::atomic<long> chosen{0};
+  std::atomic<bool> bad_arguments{false};
+  std::size_t should_promote(const pulse::heartbeat_sample&) noexcept override { return 1; }
+  unsigned select_victim(unsigned thief, unsigned workers, std::uint64_t) noexcept override {
+    chosen.fetch_add(1, std::memory_order_relaxed);
+    if (workers != 2 || thief >= workers) {
+      bad_arguments.store(true, std::memory_order_relaxed);
+    }
+    return thief + 1001;  // the other worker, modulo 2
+  }
+};
+
+TEST_CASE("a user policy chooses the victims thieves try first", "[heartbeat][policy][steal]") {
+  auto policy = std::make_shared<victim_choosing_policy>();
+  {
+    pulse::runtime rt{{.workers = 2, .policy = policy}};
+    for (int round = 0; round < 3; ++round) {
+      CHECK(pulse::sync_wait(rt, two_long_tasks()));  // needs a steal
+    }
+    CHECK(pulse::sync_wait(rt, fib_fork(22)) == 17711);
+    CHECK(rt.stats().steals >= 3);
+  }
+  CHECK(policy->chosen.load() >= 3);
+  CHECK_FALSE(policy->bad_arguments.load());
 }
 
 // Every index of [first, last), counted, as offsets from `first` (the range may end at SIZE_MAX).

@@ -1,6 +1,7 @@
 #include "core/worker.hpp"
 
 #include "core/runtime_impl.hpp"
+#include "sched/adaptive_interval.hpp"
 #include "sched/cpu_relax.hpp"
 #include "topo/hwloc_topology.hpp"
 
@@ -41,9 +42,6 @@ constexpr std::int64_t park_heartbeats = 10;
 // Polls aim at one per eighth of the heartbeat interval; the countdown between them adapts.
 constexpr std::int64_t polls_per_interval = 8;
 constexpr std::uint32_t most_publishes_between_polls = 1U << 16;
-
-// The adaptive mode keeps promotion cost near 1% of the interval, within [base / 4, base * 16].
-constexpr std::int64_t adaptive_overhead_percent = 1;
 
 // Prepared operations go to the kernel when the worker has nothing local left to run, or when this
 // many wait: enough to amortise the system call, few enough that a long task after them does not
@@ -227,11 +225,7 @@ bool worker::heartbeat(std::int64_t now_ns, bool loop_range) noexcept {
     m_interval_ns = std::clamp<std::int64_t>(m_policy->next_interval(sample).count(), 1, longest);
   } else if (m_mode == promotion_mode::adaptive && promote != 0 && !loop_range) {
     // Only a promotion made here was timed: a loop splits itself.
-    if (m_last_promotion_cost_ns * 100 > m_interval_ns * adaptive_overhead_percent) {
-      m_interval_ns = std::min(m_interval_ns * 2, base * 16);
-    } else if (m_last_promotion_cost_ns * 400 < m_interval_ns * adaptive_overhead_percent) {
-      m_interval_ns = std::max(m_interval_ns / 2, std::max<std::int64_t>(base / 4, 1));
-    }
+    m_interval_ns = adaptive_interval(m_interval_ns, base, m_last_promotion_cost_ns);
   }
   m_last_heartbeat_ns = now_ns;
   m_next_heartbeat_ns = now_ns + m_interval_ns;
