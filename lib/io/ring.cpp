@@ -18,15 +18,6 @@ static_assert(sizeof(io_timespec) == sizeof(__kernel_timespec) && alignof(io_tim
 constexpr std::uint64_t ignored_tag = 0;
 constexpr std::uint64_t wake_tag = 1;
 
-// The setups to try, best first. DEFER_TASKRUN (6.1) needs SINGLE_ISSUER (6.0); COOP_TASKRUN (5.19)
-// at least avoids interrupting the worker; plain works since 5.1. TASKRUN_FLAG makes the kernel flag
-// pending completion work in the shared ring, so a busy worker knows when reaping needs a system call.
-constexpr unsigned setups[] = {
-    IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SUBMIT_ALL,
-    IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SUBMIT_ALL,
-    0,
-};
-
 constexpr unsigned completion_queue_factor = 4;
 
 std::int64_t now_ns() noexcept {
@@ -35,7 +26,7 @@ std::int64_t now_ns() noexcept {
 
 }  // namespace
 
-io_ring::io_ring(unsigned entries) {
+io_ring::io_ring(unsigned entries, std::span<const unsigned> setups) {
   int error = EINVAL;
   for (const unsigned flags : setups) {
     io_uring_params params{};
@@ -43,6 +34,7 @@ io_ring::io_ring(unsigned entries) {
     params.cq_entries = entries * completion_queue_factor;
     error = -io_uring_queue_init_params(entries, &m_ring, &params);
     if (error == 0) {
+      m_setup_flags = flags;
       break;
     }
     if (error != EINVAL) {

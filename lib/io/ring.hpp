@@ -29,6 +29,7 @@
 #include <liburing.h>
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <system_error>
 
@@ -71,12 +72,22 @@ private:
   const char* m_failure;
 };
 
+// The setup flags to try, best first. DEFER_TASKRUN (6.1) needs SINGLE_ISSUER (6.0); COOP_TASKRUN
+// (5.19) at least avoids interrupting the worker; plain works since 5.1. TASKRUN_FLAG makes the
+// kernel flag pending completion work in the shared ring, so a busy worker knows when reaping needs
+// a system call.
+inline constexpr unsigned io_ring_setups[] = {
+    IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SUBMIT_ALL,
+    IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SUBMIT_ALL,
+    0,
+};
+
 class io_ring {
 public:
-  // Creates the ring on the calling thread with `entries` submission entries, with the best setup
-  // flags the kernel accepts. Throws ring_setup_error: io_uring_setup's errno, or its wake-up
-  // eventfd's.
-  explicit io_ring(unsigned entries);
+  // Creates the ring on the calling thread with `entries` submission entries and the first of
+  // `setups` the kernel accepts (an older kernel refuses newer flags with EINVAL). Throws
+  // ring_setup_error: io_uring_setup's errno, or its wake-up eventfd's.
+  explicit io_ring(unsigned entries, std::span<const unsigned> setups = io_ring_setups);
   ~io_ring();
   io_ring(const io_ring&) = delete;
   io_ring& operator=(const io_ring&) = delete;
@@ -90,6 +101,9 @@ public:
   // is marked cancelled_at_shutdown.
   void cancel_everything() noexcept;
   bool cancelling_everything() const noexcept { return m_cancelling_everything; }
+
+  // The setup flags the kernel accepted (one of the constructor's `setups`).
+  unsigned setup_flags() const noexcept { return m_setup_flags; }
 
   std::uint32_t unsubmitted() const noexcept { return io_uring_sq_ready(&m_ring); }
   // Operations prepared and not yet completed (a multishot one counts until its last completion).
@@ -129,6 +143,7 @@ private:
   void arm_wake_read() noexcept;
 
   io_uring m_ring{};
+  unsigned m_setup_flags = 0;
   int m_wake_fd = -1;
   std::uint64_t m_wake_buffer = 0;
   bool m_wake_armed = false;
