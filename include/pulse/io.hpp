@@ -14,7 +14,14 @@
 // Results and errors. A read or write returns the bytes transferred, which may be fewer than asked
 // (a short read is returned as such; 0 is the end of the file). An error from the kernel is a
 // std::system_error carrying the errno, whose message names the operation. An operation given a
-// timeout that expires first is cancelled and throws std::system_error(ETIMEDOUT).
+// timeout that expires first is cancelled and throws std::system_error(ETIMEDOUT). One limit, the
+// kernel's: an operation it has handed to its own worker threads and that blocks there (an openat
+// of a FIFO nobody opens for writing, say) cannot be cancelled, by a timeout or by shutdown
+// (runtime_options::io_shutdown_grace); it ends only when the blocking call does.
+//
+// Shutdown. A runtime's destructor waits for its tasks; if they wait on I/O that never comes, it
+// cancels that I/O once it has waited io_shutdown_grace with nothing happening, and the operations
+// throw std::system_error(ECANCELED) saying so (runtime.hpp).
 //
 // Where it works. Only inside tasks running on a pulse runtime (std::logic_error elsewhere). If
 // io_uring is unavailable (a seccomp filter, io_uring_disabled, an old kernel) the runtime still
