@@ -9,7 +9,8 @@
 // first call failing or a later one) and its inline path off the workers; fib by fork and by pcall
 // exact under every promotion mode, heartbeat intervals of 20 us, 100 us and 1 ms, and a user
 // policy (which is called, decides loop splits too, whose out-of-range interval is clamped, and
-// whose select_victim picks the thieves' first victim, an out-of-range answer taken modulo);
+// whose select_victim thieves call with the promised arguments, an out-of-range answer taken
+// modulo);
 // parallel_for visiting every index exactly once, empty and one-element ranges, ranges ending at
 // SIZE_MAX (on and off the workers), a negative bound refused; parallel_reduce exact under every
 // mode and with an accumulator too big for 64 stack copies; an exception in a loop rethrown after

@@ -667,12 +667,17 @@ struct escaped_errors {
   }
 };
 
-// Waits (on the test's thread) until `count` tasks have said they are about to suspend.
-void wait_until(const std::atomic<int>& started, int count) {
-  while (started.load(std::memory_order_acquire) < count) {
+// Waits (on the test's thread) until `count` tasks have started and have as many operations in
+// flight on `rt`; false if that takes more than 10 s.
+bool wait_for_in_flight(pulse::runtime& rt, const std::atomic<int>& started, int count) {
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (started.load(std::memory_order_acquire) < count || rt.stats().io_in_flight < static_cast<std::uint64_t>(count)) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return false;
+    }
     std::this_thread::sleep_for(1ms);
   }
-  std::this_thread::sleep_for(20ms);  // for their operations to reach the kernel
+  return true;
 }
 
 // Tasks that say they have started, then wait on something that never comes by itself.
@@ -709,7 +714,7 @@ pulse::task<void> sleep_again_when_cancelled(std::atomic<int>& started, std::str
   }
 }
 
-// Ten sleeps of 20 ms: 200 ms in all, never quiet for long.
+// Ten sleeps of 20 ms: 200 ms in all, more than a grace of 150 ms, never quiet for long.
 pulse::task<void> sleep_ten_times(std::atomic<int>& sleeps) {
   for (int i = 0; i < 10; ++i) {
     co_await pulse::sleep_for(20ms);
@@ -717,13 +722,17 @@ pulse::task<void> sleep_ten_times(std::atomic<int>& sleeps) {
   }
 }
 
-// 200 ms of computing, which counts no progress while it runs, between two sleeps.
+// With graces of 150 ms from shutdown's start (just after this is spawned): a sleep to 210 ms, then
+// computing to 675 ms (three graces end meanwhile, with nothing counted and the worker busy), then
+// a sleep to 795 ms, across the grace that ends at 750 ms. That grace must not take the runtime
+// for quiet: the computation ended in it. (It did when a task counted as it started rather than as
+// it ended; each time is 45 ms or more from a grace's end, so the test does not hang on timing.)
 pulse::task<void> compute_between_sleeps(std::atomic<bool>& computed) {
   co_await pulse::sleep_for(210ms);
-  const auto until = std::chrono::steady_clock::now() + 200ms;
+  const auto until = std::chrono::steady_clock::now() + 465ms;
   while (std::chrono::steady_clock::now() < until) {
   }
-  co_await pulse::sleep_for(1ms);
+  co_await pulse::sleep_for(120ms);
   computed.store(true, std::memory_order_relaxed);
 }
 
@@ -750,8 +759,7 @@ TEST_CASE("shutdown cancels the I/O of tasks that would wait forever, once the r
     pulse::spawn(rt, sleep_forever(started));
     pulse::spawn(rt, accept_forever(listener, started));
     pulse::spawn(rt, sleep_again_when_cancelled(started, retried));
-    wait_until(started, 5);
-    CHECK(rt.stats().io_in_flight >= 5);
+    CHECK(wait_for_in_flight(rt, started, 5));  // so that the kernel holds them when shutdown comes
   }
   const auto took = std::chrono::steady_clock::now() - began;
   ::close(ends[0]);
@@ -777,7 +785,8 @@ TEST_CASE("shutdown leaves alone work that keeps progressing, or a busy worker",
   std::atomic<int> sleeps{0};
   std::atomic<bool> computed{false};
   {
-    pulse::runtime rt({.workers = 1, .on_unhandled_exception = escaped.recorder(), .io_shutdown_grace = 60ms});
+    // 150 ms: sleeps of 20 ms are never quiet that long, even on a loaded machine.
+    pulse::runtime rt({.workers = 1, .on_unhandled_exception = escaped.recorder(), .io_shutdown_grace = 150ms});
     pulse::spawn(rt, sleep_ten_times(sleeps));
     pulse::spawn(rt, compute_between_sleeps(computed));
   }
@@ -795,7 +804,7 @@ TEST_CASE("with no io_shutdown_grace, shutdown waits for I/O however long it tak
   {
     pulse::runtime rt({.workers = 1, .io_shutdown_grace = std::nullopt});
     pulse::spawn(rt, read_into(ends[0], count, started));
-    wait_until(started, 1);
+    CHECK(wait_for_in_flight(rt, started, 1));
     // Longer than the default grace (1 s), which would have cancelled the read.
     writer = std::thread([&ends] {
       std::this_thread::sleep_for(1200ms);

@@ -170,9 +170,11 @@ TEST_CASE("cancel_everything ends what the ring holds and refuses what comes aft
     CHECK(ring.in_flight() == 2);
 
     ring.cancel_everything();
+    CHECK(ring.cancel_everything_asked());
     CHECK(ring.cancelling_everything());
     const auto done = wait_for(ring, 2);
     CHECK(done.size() == 2);
+    CHECK(ring.cancelling_everything());  // this kernel (5.19 or later) took the cancellation
     for (const io_operation* op : {&read, &timer}) {
       CHECK(op->result == -ECANCELED);
       CHECK(op->cancelled_at_shutdown);

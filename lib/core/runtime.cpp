@@ -211,11 +211,12 @@ void runtime_impl::cancel_io_once_quiet() noexcept {
   if (!grace || !any_ring || m_cancel_io.load(std::memory_order_relaxed)) {
     return;  // the workers' join waits as long as it takes
   }
-  const auto all_finished = [this] { return m_live_roots.load(std::memory_order_acquire) == 0; };
+  // seq_cst, as root_finished's read of m_stopping: one of the two sees the other.
+  const auto all_finished = [this] { return m_live_roots.load(std::memory_order_seq_cst) == 0; };
   std::uint64_t before = progress();
   std::unique_lock lock(m_roots_mutex);
-  // Quiet means a whole grace in which no worker ran anything or reaped a completion, and none is
-  // busy at its end (one long task counts no progress while it runs).
+  // Quiet means a whole grace in which no worker ended a busy stretch or reaped a completion, and
+  // none is busy at its end (a long task counts no progress until it ends).
   while (!m_roots_finished.wait_for(lock, *grace, all_finished)) {
     const std::uint64_t now = progress();
     if (now == before && !any_worker_busy()) {

@@ -545,6 +545,7 @@ void worker::run_ready_from_loop() noexcept {
     run_strand(work_item::coroutine(next));
     ++resumed;
   } while ((next = next_ready()));
+  m_stretches_ended.add();
   if constexpr (instrumented) {
     const std::int64_t ended = monotonic_ns();
     m_counters.busy_ns.add(static_cast<std::uint64_t>(ended - started));
@@ -568,11 +569,13 @@ void worker::run_from_loop(work_item item, trace_source source) noexcept {
   m_busy.store(true, std::memory_order_relaxed);
   if constexpr (!instrumented) {
     run_item(item);
+    m_stretches_ended.add();
     return;
   }
   const std::int64_t started = monotonic_ns();
   m_busy_since_ns.store(started, std::memory_order_relaxed);
   run_item(item);
+  m_stretches_ended.add();
   const std::int64_t ended = monotonic_ns();
   m_counters.busy_ns.add(static_cast<std::uint64_t>(ended - started));
   m_busy_since_ns.store(0, std::memory_order_release);  // as in end_idle
@@ -754,7 +757,7 @@ void worker::run() noexcept {
       end_idle(idle_since);
       break;
     }
-    if (m_ring != nullptr && m_owner.io_cancel_requested() && !m_ring->cancelling_everything()) {
+    if (m_ring != nullptr && m_owner.io_cancel_requested() && !m_ring->cancel_everything_asked()) {
       m_ring->cancel_everything();  // the sleep below submits it; its completions wake the worker
     }
     // While tasks are live, sleep at most a few heartbeats: then search again, and nudge a worker
@@ -775,7 +778,7 @@ void worker::run() noexcept {
         [this, timeout_ns] {
           return m_owner.work_visible() || m_owner.finished() || (timeout_ns == 0 && m_owner.any_worker_busy()) ||
                  (m_ring != nullptr && (!m_ring->ready().empty() || m_ring->completions_posted() ||
-                                        (m_owner.io_cancel_requested() && !m_ring->cancelling_everything())));
+                                        (m_owner.io_cancel_requested() && !m_ring->cancel_everything_asked())));
         },
         timeout_ns, m_ring != nullptr ? in_ring : ring_sleeper{});
     counted_as_searching = reason == idle_workers::wake_reason::notified;
@@ -800,7 +803,7 @@ namespace pulse::detail {
 std::uint64_t worker::progress() const noexcept {
   // The ring is made before the runtime's constructor returns and lives as long as the worker.
   const io_ring* const ring = m_ring.get();
-  return m_counters.tasks_run.read() + (ring != nullptr ? ring->completed() : 0);
+  return m_stretches_ended.read() + (ring != nullptr ? ring->completed() : 0);
 }
 
 worker_stats worker::stats() const noexcept {

@@ -99,8 +99,10 @@ public:
   take_result<work_item> steal_from() noexcept { return m_deque.steal(); }
   bool looks_idle() const noexcept { return m_deque.looks_empty(); }
   bool busy() const noexcept { return m_busy.load(std::memory_order_relaxed); }
-  // Grows whenever this worker runs an item or reaps a completed operation: shutdown tells a quiet
-  // runtime from one still at work by it (relaxed reads, from any thread).
+  // Grows whenever this worker ends a busy stretch or reaps a completed operation: with busy(),
+  // how shutdown tells a quiet runtime from one still at work (relaxed reads, from any thread). A
+  // stretch counts at its end, so a long computation that ends just before a look, and leaves
+  // only I/O behind, still counts as something that happened.
   std::uint64_t progress() const noexcept;
   // Busy, with latent work beneath it (or a loop range to split) at a poll less than an interval
   // ago: a promotion is likely within a heartbeat. Relaxed reads: a hint for thieves.
@@ -217,6 +219,7 @@ private:
   std::atomic<std::int64_t> m_idle_since_ns{0};
   std::atomic<std::int64_t> m_busy_since_ns{0};
   worker_counters m_counters;
+  owner_counter m_stretches_ended;  // progress(): kept whether or not statistics are compiled in
   trace_buffer m_trace;
   std::unique_ptr<io_ring> m_ring;
   int m_ring_error = 0;

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <sys/eventfd.h>
@@ -17,6 +18,7 @@ static_assert(sizeof(io_timespec) == sizeof(__kernel_timespec) && alignof(io_tim
 // wake-up read. Operations are at least 8-aligned, so neither is ever an operation's address.
 constexpr std::uint64_t ignored_tag = 0;
 constexpr std::uint64_t wake_tag = 1;
+constexpr std::uint64_t cancel_everything_tag = 2;
 
 constexpr unsigned completion_queue_factor = 4;
 
@@ -154,11 +156,12 @@ void io_ring::prepare_cancel(io_operation& op) {
 }
 
 void io_ring::cancel_everything() noexcept {
+  m_cancel_everything_asked = true;
   m_cancelling_everything = true;
   // The wake-up read goes too; its CQE re-arms it before the next sleep, as after any wake-up.
   io_uring_sqe* const sqe = next_sqe(1);
   io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
-  io_uring_sqe_set_data64(sqe, ignored_tag);
+  io_uring_sqe_set_data64(sqe, cancel_everything_tag);
 }
 
 void io_ring::submit() noexcept {
@@ -212,6 +215,17 @@ void io_ring::dispatch(const io_uring_cqe& cqe) noexcept {
   if (tag == wake_tag) {
     m_wake_armed = false;  // a wake-up, or the read failed: either way, re-armed before the next sleep
     return;
+  }
+  if (tag == cancel_everything_tag) {
+    if (cqe.res == -EINVAL) {
+      // Before Linux 5.19 a cancellation takes no flags: nothing was cancelled. Operations go to the
+      // kernel again, and shutdown waits for them, as it would with no grace.
+      m_cancelling_everything = false;
+      std::fputs("pulse: this kernel cannot cancel a ring's pending operations at shutdown "
+                 "(IORING_ASYNC_CANCEL_ANY needs Linux 5.19); waiting for them instead\n",
+                 stderr);
+    }
+    return;  // else the count cancelled, or ENOENT: nothing was pending
   }
   complete(*reinterpret_cast<io_operation*>(tag), cqe.res, cqe.flags);
 }

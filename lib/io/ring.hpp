@@ -97,9 +97,13 @@ public:
   // Asks the kernel to cancel `op` (its CQE then arrives with -ECANCELED).
   void prepare_cancel(io_operation& op);
   // Shutdown: asks the kernel to cancel every operation in the ring, and from now on completes each
-  // operation prepared with -ECANCELED at once instead of submitting it. Either way the operation
-  // is marked cancelled_at_shutdown.
+  // operation prepared with -ECANCELED at once instead of submitting it. An operation that ends
+  // with ECANCELED from then on is marked cancelled_at_shutdown (one whose linked timeout fired in
+  // that moment included). A kernel older than 5.19, which cannot cancel everything, says so on
+  // stderr, and the ring goes back to submitting.
   void cancel_everything() noexcept;
+  // Whether cancel_everything() was called (once is enough, and all it may do).
+  bool cancel_everything_asked() const noexcept { return m_cancel_everything_asked; }
   bool cancelling_everything() const noexcept { return m_cancelling_everything; }
 
   // The setup flags the kernel accepted (one of the constructor's `setups`).
@@ -147,6 +151,7 @@ private:
   int m_wake_fd = -1;
   std::uint64_t m_wake_buffer = 0;
   bool m_wake_armed = false;
+  bool m_cancel_everything_asked = false;
   bool m_cancelling_everything = false;
   std::int64_t m_last_submit_ns = 0;
   io_ready_list m_ready;
