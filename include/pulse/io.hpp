@@ -15,9 +15,9 @@
 // (a short read is returned as such; 0 is the end of the file). An error from the kernel is a
 // std::system_error carrying the errno, whose message names the operation. An operation given a
 // timeout that expires first is cancelled and throws std::system_error(ETIMEDOUT). One limit, the
-// kernel's: an operation it has handed to its own worker threads and that blocks there (an openat
-// of a FIFO nobody opens for writing, say) cannot be cancelled, by a timeout or by shutdown
-// (runtime_options::io_shutdown_grace); it ends only when the blocking call does.
+// kernel's: an operation that its worker threads are running in an uninterruptible wait (a read
+// from a hung network file system, say) cannot be cancelled, by a timeout or by shutdown
+// (runtime_options::io_shutdown_grace); it ends only when that wait does.
 //
 // Shutdown. A runtime's destructor waits for its tasks; if they wait on I/O that never comes, it
 // cancels that I/O once it has waited io_shutdown_grace with nothing happening, and the operations
@@ -148,6 +148,9 @@ inline detail::io_void fdatasync(int fd) noexcept {
 }
 
 // Opens `path` relative to `dir` (AT_FDCWD: the working directory), as openat(2): the new descriptor.
+// One difference, the kernel's (IORING_OP_OPENAT tries the open without blocking first): a FIFO
+// opens as with O_NONBLOCK, so for reading it opens at once with no writer, and for writing with no
+// reader it fails with ENXIO instead of waiting for one. The descriptor itself is blocking.
 inline detail::io_descriptor openat(int dir, const char* path, int flags, mode_t mode = 0) noexcept {
   return {"pulse::io::openat",
           {.op = detail::io_opcode::openat, .fd = dir, .address = path, .flags = static_cast<std::uint32_t>(flags), .extra = mode}};

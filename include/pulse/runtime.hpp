@@ -95,8 +95,8 @@ struct runtime_options {
   // reported (on_unhandled_exception), so no task is cut short unseen. Work that keeps progressing
   // is never cut (a task that computes counts once it ends its stretch). Empty means wait forever;
   // zero cancels as soon as the runtime is quiet; at most longest_io_shutdown_grace. An operation
-  // the kernel is already running in its worker threads (an open of a FIFO, say) cannot be
-  // cancelled, and still holds the destructor until it ends. Needs Linux 5.19
+  // the kernel's worker threads are running in an uninterruptible wait (a read from a hung network
+  // file system, say) cannot be cancelled, and still holds the destructor until it ends. Needs Linux 5.19
   // (IORING_ASYNC_CANCEL_ANY): an older kernel waits as with no grace, and says so on stderr.
   std::optional<std::chrono::milliseconds> io_shutdown_grace = std::chrono::seconds{1};
 };
