@@ -4,12 +4,15 @@
 // ([taskset]), PULSE_WORKERS=3 ([env-3]), a bad PULSE_WORKERS making sync_wait throw
 // invalid_argument naming it, on every call ([env-bad]), likewise PULSE_PIN=maybe ([pin-bad]); and
 // std::exit called from inside a task ending the process normally ([exit-in-task]), although the
-// exit handler that drains the default runtime then runs on one of its workers.
+// exit handler that drains the default runtime then runs on one of its workers; and a spawned
+// accept loop left running when main returns cancelled at exit, with a message, instead of
+// holding the process forever ([exit-with-accept]).
 #include <pulse/pulse.hpp>
 
 #include <catch2/catch.hpp>
 
 #include <sched.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <stdexcept>
@@ -87,6 +90,17 @@ pulse::task<int> exit_from_task() {
 TEST_CASE("std::exit inside a task ends the process normally", "[.][exit-in-task]") {
   pulse::sync_wait(exit_from_task());
   FAIL("std::exit returned");
+}
+
+pulse::task<void> accept_forever(int listener) {
+  co_await pulse::net::accept_each(listener, [](int fd) { ::close(fd); });
+}
+
+// The process must then exit, its accept cancelled after the default grace, and say so on stderr
+// (CTest looks for the message, and times out a hang).
+TEST_CASE("a server task left on the default runtime does not hold up the exit", "[.][exit-with-accept]") {
+  pulse::spawn(accept_forever(pulse::net::listen_tcp(0, "127.0.0.1")));
+  CHECK(pulse::sync_wait(one()) == 1);  // the runtime is running, the accept with it
 }
 
 }  // namespace
