@@ -4,7 +4,8 @@
 // addresses); the error paths: ECONNREFUSED, EBADF, a peer reset (ECONNRESET on recv, EPIPE on
 // send without a SIGPIPE), and a recv timeout; 10k sequential accepts; accept_each hands every
 // connection to its handler and ends with EINVAL when the listener is shut down, or with what the
-// handler threw; an echo round trip with the server and clients on different workers.
+// handler threw; an echo round trip with the server and clients on different workers; send and
+// recv with a 3 GiB buffer move part of it (the kernel's per-call limit), not EINVAL.
 #include <pulse/pulse.hpp>
 
 #include "expect_system_error.hpp"
@@ -21,6 +22,7 @@
 #include <numeric>
 #include <stdexcept>
 #include <string>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <system_error>
 #include <tuple>
@@ -63,6 +65,12 @@ pulse::task<std::string> recv_exactly(int fd, std::size_t size) {
   out.resize(got);
   co_return out;
 }
+
+pulse::task<std::size_t> send_once(int fd, std::span<const std::byte> buffer) {
+  co_return co_await pulse::net::send(fd, buffer, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+pulse::task<std::size_t> recv_once(int fd, std::span<std::byte> buffer) { co_return co_await pulse::net::recv(fd, buffer); }
 
 }  // namespace
 
@@ -121,6 +129,27 @@ TEST_CASE("connect_tcp, listen_tcp and local_port", "[socket]") {
   const int v6 = pulse::net::listen_tcp(0, "::1");
   CHECK(pulse::net::local_port(v6) != 0);
   ::close(v6);
+}
+
+TEST_CASE("send and recv with buffers over 2 GiB move part of them, as send(2) and recv(2) do", "[socket]") {
+  // 3 GiB of address space, never touched beyond a page: zero pages when read.
+  constexpr std::size_t huge = std::size_t{3} << 30;
+  void* const mapping = ::mmap(nullptr, huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  REQUIRE(mapping != MAP_FAILED);
+  const std::span<std::byte> buffer(static_cast<std::byte*>(mapping), huge);
+  int ends[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) == 0);
+  pulse::runtime rt({.workers = 1});
+  // Before: EINVAL, as io_uring takes no more than MAX_RW_COUNT bytes in one send or recv.
+  const std::size_t sent = pulse::sync_wait(rt, send_once(ends[0], buffer));
+  CHECK(sent > 0);
+  CHECK(sent < huge);
+  const std::size_t received = pulse::sync_wait(rt, recv_once(ends[1], buffer));  // what is waiting
+  CHECK(received > 0);
+  CHECK(received <= sent);
+  ::close(ends[0]);
+  ::close(ends[1]);
+  ::munmap(mapping, huge);
 }
 
 TEST_CASE("socket errors: ECONNREFUSED, EBADF, a peer reset, EPIPE and a recv timeout", "[socket][errors]") {

@@ -1,10 +1,10 @@
 #include "io/ring.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <limits>
 #include <sys/eventfd.h>
 #include <system_error>
 #include <unistd.h>
@@ -80,8 +80,11 @@ void io_ring::prepare(io_operation& op, const io_request& request) {
   }
   io_uring_sqe* const sqe = next_sqe(op.has_timeout ? 2 : 1);
   const auto address = const_cast<void*>(request.address);
-  const auto length32 = static_cast<unsigned>(
-      request.length > std::numeric_limits<unsigned>::max() ? std::numeric_limits<unsigned>::max() : request.length);
+  // At most the kernel's MAX_RW_COUNT (INT_MAX less a page): read and write stop there by
+  // themselves, but send and recv refuse a longer buffer with EINVAL, where send(2) and recv(2)
+  // move part of it. The count returned says how much moved, as for any short transfer.
+  constexpr std::uint64_t most_per_call = 0x7ffff000;
+  const auto length32 = static_cast<unsigned>(std::min(request.length, most_per_call));
   switch (request.op) {
     case io_opcode::read:
       io_uring_prep_read(sqe, request.fd, address, length32, request.offset);
