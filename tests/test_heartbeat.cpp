@@ -1,6 +1,7 @@
 // Heartbeat scheduling: latent work, promotion, pcall, policies, loops.
 // Covers: with two workers, long tasks get their latent siblings promoted and stolen (counters),
-// including under a frame that never forks (the SIGURG nudge; every promotion a heartbeat's or a nudge's); a worker promotes at most once per
+// including under a frame that never forks (the SIGURG nudge; every promotion a heartbeat's or a
+// nudge's), and with heartbeat_signals off no signal interrupts a blocking call there; a worker promotes at most once per
 // interval however often an idle thief asks (the paper's token bound); pcall's results (values, void,
 // references), calling the caller's callables (not copies), taking its call back from under a
 // coroutine its first call resumed inline (which forked and suspended), its plain join and its
@@ -34,6 +35,7 @@
 #include <thread>
 #include <tuple>
 #include <variant>
+#include <unistd.h>
 #include <vector>
 
 namespace {
@@ -82,6 +84,18 @@ TEST_CASE("with two workers, latent siblings of long tasks are promoted and stol
   // The first task never polls: its sibling went out at the fork's own poll, if a heartbeat was due
   // then, or else by a thief's SIGURG. Either way, one promotion each (which of the two varies).
   CHECK(counters.heartbeats + counters.heartbeat_signals >= counters.promotions);
+}
+
+// A blocking sleep as the first call of a pcall, with an idle thief: usleep's result.
+pulse::task<int> sleep_in_pcall() {
+  auto [slept, other] = pulse::pcall([] { return ::usleep(300'000); }, [] { return 1; });
+  co_return other == 1 ? slept : -2;
+}
+
+TEST_CASE("with heartbeat_signals off, no SIGURG interrupts a blocking call in a long frame", "[heartbeat][signals]") {
+  pulse::runtime rt{{.workers = 2, .heartbeat_signals = false}};
+  CHECK(pulse::sync_wait(rt, sleep_in_pcall()) == 0);  // with signals on: -1, EINTR (3 runs in 3)
+  CHECK(rt.stats().heartbeat_signals == 0);
 }
 
 // Sums small enough (fib(12) by pcall, microseconds each) that the thief keeps running out of work

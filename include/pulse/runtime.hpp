@@ -63,6 +63,16 @@ struct runtime_options {
   // concurrently. Null means the built-in `promotion` mode.
   std::shared_ptr<promotion_policy> policy{};
 
+  // Whether an idle worker may send SIGURG to a busy one that has not polled for a whole interval
+  // (deep in a frame that does not fork), whose signal handler then promotes the latent work beneath
+  // that frame, so that it does not wait for the frame to end. The price: a blocking system call in
+  // such a frame that SA_RESTART does not restart (poll, select, epoll_wait, nanosleep and usleep,
+  // a socket with a timeout) may fail with EINTR, which code that does not retry takes for an
+  // error. false sends no signal: latent work under a long frame then waits for that frame's next
+  // fork or its end. There are no signals either, whatever this says, if the program has its own
+  // SIGURG handler.
+  bool heartbeat_signals = true;
+
   // Where the workers' frame pools get their memory: chunks of 64 KiB aligned to 64 KiB. Null means
   // pages bound to each worker's NUMA node. A resource given here must outlive the runtime and any
   // task frame created on its workers. The seed's allocator interface maps onto it: alloc is

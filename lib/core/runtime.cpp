@@ -60,7 +60,7 @@ runtime_impl::runtime_impl(runtime& facade, runtime_options options)
       m_idle(m_options.workers),
       m_rings_started(m_options.workers),
       m_requests(read_environment_requests()) {
-  m_nudge_with_signals = heartbeat_signal_installed();
+  m_nudge_with_signals = m_options.heartbeat_signals && heartbeat_signal_installed();
   for (const topology::numa_node& node : m_topology.numa_nodes) {
     m_node_memory.push_back(std::make_unique<node_memory_resource>(static_cast<int>(node.os_index)));
   }
