@@ -11,10 +11,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <utility>
 
@@ -256,3 +258,28 @@ TEST_CASE("a 100,000-deep chain of awaits runs in bounded stack", "[task][stack]
 }
 
 }  // namespace
+
+namespace {
+
+std::unique_ptr<pulse::task<int>> g_running_task;
+
+pulse::task<int> sleeps_then_seven() {
+  co_await pulse::sleep_for(std::chrono::milliseconds(200));
+  co_return 7;
+}
+
+pulse::task<void> await_the_running_task() { co_await *g_running_task; }
+
+}  // namespace
+
+// In a process of its own (CTest looks for the message): the task is suspended in its sleep when
+// its owner destroys it. Before, the timer's completion resumed the freed frame (SIGSEGV).
+TEST_CASE("destroying a task while it runs is a fatal error that says so", "[.][destroy-running]") {
+  pulse::runtime rt({.workers = 2});
+  g_running_task = std::make_unique<pulse::task<int>>(sleeps_then_seven());
+  pulse::spawn(rt, await_the_running_task());
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  g_running_task.reset();
+  FAIL("the destruction returned");
+}
+

@@ -3,7 +3,9 @@
 // A task does nothing until it is awaited; awaiting it runs it on the awaiting thread by symmetric
 // transfer, and its completion transfers straight back to the awaiter. The awaiter receives the
 // result (a value, a reference or nothing), or the exception that escaped the task.
-// A task owns its coroutine frame: destroying a task destroys the frame, started or not.
+// A task owns its coroutine frame: destroying a task destroys the frame, whether it never started
+// or has finished. Destroying one that is running (awaited, and suspended before its end) is a
+// fatal error: the process says so and aborts, rather than free the frame under the coroutine.
 #pragma once
 
 #include <pulse/detail/frame_allocator.hpp>
@@ -26,6 +28,9 @@ namespace detail {
 
 // Throws std::logic_error naming the misuse. Out of line: the cold path stays out of every awaiter.
 [[noreturn]] void throw_task_misuse(const char* message);
+// A task destroyed while it runs: says so on stderr and aborts (a destructor cannot throw, and
+// going on would free the frame under the running coroutine).
+[[noreturn]] void die_task_destroyed_while_running() noexcept;
 
 class fork_join;
 class task_promise_base;
@@ -217,6 +222,11 @@ private:
 
   void reset() noexcept {
     if (m_handle) {
+      // Started and not at its final suspend: suspended somewhere (on I/O, say), and its frame
+      // still in use by whatever will resume it.
+      if (m_handle.promise().started() && !m_handle.done()) [[unlikely]] {
+        detail::die_task_destroyed_while_running();
+      }
       std::exchange(m_handle, {}).destroy();
     }
   }
