@@ -1,7 +1,7 @@
 // Sockets on the rings (include/pulse/net.hpp).
 // Covers: socket, connect, accept (with the peer's address), send, recv, shutdown and send_all on
-// loopback, with the bytes checked; connect_tcp and listen_tcp (port 0, local_port, bad
-// addresses); the error paths: ECONNREFUSED, EBADF, a peer reset (ECONNRESET on recv, EPIPE on
+// loopback, with the bytes checked; connect_tcp and listen_tcp (port 0, local_port, IPv6 scopes,
+// bad addresses); the error paths: ECONNREFUSED, EBADF, a peer reset (ECONNRESET on recv, EPIPE on
 // send without a SIGPIPE), and a recv timeout; 10k sequential accepts; accept_each hands every
 // connection to its handler and ends with EINVAL when the listener is shut down, or with what the
 // handler threw; an echo round trip with the server and clients on different workers; send and
@@ -18,6 +18,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <numeric>
 #include <stdexcept>
@@ -129,6 +130,15 @@ TEST_CASE("connect_tcp, listen_tcp and local_port", "[socket]") {
   const int v6 = pulse::net::listen_tcp(0, "::1");
   CHECK(pulse::net::local_port(v6) != 0);
   ::close(v6);
+  // A scope, by name or index; an unknown interface, a scope on IPv4, and an embedded NUL (which
+  // used to cut the address short, silently) are refused.
+  const int scoped = pulse::net::listen_tcp(0, "::1%lo");
+  ::close(scoped);
+  const int by_index = pulse::net::listen_tcp(0, "::1%" + std::to_string(::if_nametoindex("lo")));
+  ::close(by_index);
+  CHECK_THROWS_WITH(pulse::net::listen_tcp(0, "::1%nosuchif9"), Catch::Contains("names no network interface"));
+  CHECK_THROWS_WITH(pulse::net::listen_tcp(0, "127.0.0.1%lo"), Catch::Contains("not an IPv4 or IPv6 address"));
+  CHECK_THROWS_WITH(pulse::net::listen_tcp(0, std::string("127.0.0.1\0junk", 14)), Catch::Contains("NUL"));
 }
 
 TEST_CASE("send and recv with buffers over 2 GiB move part of them, as send(2) and recv(2) do", "[socket]") {

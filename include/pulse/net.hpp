@@ -73,15 +73,17 @@ inline detail::io_void shutdown(int fd, int how) noexcept {
 task<void> send_all(int fd, std::span<const std::byte> buffer);
 
 // A TCP socket bound to `address`:`port` (port 0: one the kernel picks; local_port says which) and
-// listening; SO_REUSEADDR is set. Synchronous: servers call it once at start. Throws
-// std::system_error naming the step that failed, std::invalid_argument for a bad address.
+// listening; SO_REUSEADDR is set. The address is an IPv4 or IPv6 literal; an IPv6 one may name its
+// scope (fe80::1%eth0, or %2 by index), as link-local addresses need. Synchronous: servers call it
+// once at start. Throws std::system_error naming the step that failed, std::invalid_argument for a
+// bad address (or an unknown interface after '%').
 int listen_tcp(std::uint16_t port, const std::string& address = "0.0.0.0", int backlog = SOMAXCONN);
 
 // The port a socket is bound to.
 std::uint16_t local_port(int fd);
 
-// A TCP connection to `address`:`port` (IPv4 dotted or IPv6 literal), made on the ring: the
-// connected descriptor. The socket is closed if connecting fails.
+// A TCP connection to `address`:`port` (IPv4 dotted or IPv6 literal, with a scope as for
+// listen_tcp), made on the ring: the connected descriptor. The socket is closed if connecting fails.
 task<int> connect_tcp(std::string address, std::uint16_t port);
 
 namespace detail {

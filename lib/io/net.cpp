@@ -5,7 +5,9 @@
 
 #include <arpa/inet.h>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdexcept>
@@ -15,7 +17,8 @@
 namespace pulse::net {
 namespace {
 
-// An IPv4 or IPv6 socket address for a literal `address`; throws std::invalid_argument otherwise.
+// An IPv4 or IPv6 socket address for a literal `address` (IPv6 with a scope, fe80::1%eth0, too);
+// throws std::invalid_argument otherwise.
 struct socket_address {
   sockaddr_storage storage{};
   socklen_t length = 0;
@@ -23,7 +26,21 @@ struct socket_address {
   const sockaddr* get() const noexcept { return reinterpret_cast<const sockaddr*>(&storage); }
 };
 
+// An IPv6 scope ("%eth0" or "%2" after the address): the interface's index, 0 if there is none.
+unsigned scope_of(const std::string& scope) noexcept {
+  unsigned index = 0;
+  const char* const last = scope.data() + scope.size();
+  if (const auto [end, error] = std::from_chars(scope.data(), last, index); error == std::errc{} && end == last) {
+    return index;
+  }
+  return ::if_nametoindex(scope.c_str());
+}
+
 socket_address parse_address(const std::string& address, std::uint16_t port, const char* operation) {
+  // inet_pton would stop at a NUL and take what comes before it for the whole address.
+  if (address.find('\0') != std::string::npos) {
+    throw std::invalid_argument(fmt::format("{}: the address has a NUL character in it", operation));
+  }
   socket_address parsed;
   auto* const v4 = reinterpret_cast<sockaddr_in*>(&parsed.storage);
   if (::inet_pton(AF_INET, address.c_str(), &v4->sin_addr) == 1) {
@@ -32,8 +49,16 @@ socket_address parse_address(const std::string& address, std::uint16_t port, con
     parsed.length = sizeof(sockaddr_in);
     return parsed;
   }
+  // An IPv6 literal, perhaps with a scope: fe80::1%eth0 (link-local addresses need one).
+  const std::size_t percent = address.find('%');
   auto* const v6 = reinterpret_cast<sockaddr_in6*>(&parsed.storage);
-  if (::inet_pton(AF_INET6, address.c_str(), &v6->sin6_addr) == 1) {
+  if (::inet_pton(AF_INET6, address.substr(0, percent).c_str(), &v6->sin6_addr) == 1) {
+    if (percent != std::string::npos) {
+      v6->sin6_scope_id = scope_of(address.substr(percent + 1));
+      if (v6->sin6_scope_id == 0) {
+        throw std::invalid_argument(fmt::format("{}: '{}' names no network interface after its '%'", operation, address));
+      }
+    }
     v6->sin6_family = AF_INET6;
     v6->sin6_port = htons(port);
     parsed.length = sizeof(sockaddr_in6);
