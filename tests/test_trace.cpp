@@ -137,6 +137,11 @@ TEST_CASE("trace buffers stay bounded on a long run", "[trace]") {
 }
 
 TEST_CASE("misusing the trace API is a clear error, and a bad path leaves the runtime working", "[trace]") {
+  // Before, a count too big to allocate was a length_error from start_trace naming no option.
+  CHECK_THROWS_WITH(pulse::runtime({.trace_events_per_worker = 0}), Catch::Contains("trace_events_per_worker"));
+  CHECK_THROWS_WITH(pulse::runtime({.trace_events_per_worker = pulse::max_trace_events_per_worker + 1}),
+                    Catch::Contains("trace_events_per_worker"));
+  CHECK_THROWS_WITH(pulse::runtime({.trace_events_per_worker = std::size_t{1} << 62}), Catch::Contains("trace_events_per_worker"));
   pulse::runtime rt{{.workers = 2}};
   CHECK_THROWS_WITH(rt.stop_trace(), Catch::Contains("no trace running"));
   try {

@@ -30,6 +30,9 @@ enum class io_support {
   disabled,
 };
 
+// The bound of runtime_options::trace_events_per_worker: 2 GiB of events per worker.
+inline constexpr std::size_t max_trace_events_per_worker = std::size_t{1} << 26;
+
 // The bounds of runtime_options::io_ring_entries: room for an operation and its linked timeout, and
 // a completion queue (four times larger) within the kernel's 65536.
 inline constexpr unsigned min_io_ring_entries = 2;
@@ -86,7 +89,7 @@ struct runtime_options {
 
   // While a trace runs (start_trace, or PULSE_TRACE), each worker keeps at most this many events,
   // the most recent: a long trace drops its oldest events (and says how many) rather than grow.
-  // 32 bytes each; must be positive.
+  // 32 bytes each, allocated when the trace starts; from 1 to max_trace_events_per_worker.
   std::size_t trace_events_per_worker = std::size_t{1} << 18;
 
   // I/O: whether each worker gets an io_uring ring, and its submission queue's size

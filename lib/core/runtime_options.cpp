@@ -81,8 +81,11 @@ runtime_options resolve_options(runtime_options options, const topology& machine
     const char* from_environment = environment("PULSE_PIN");
     options.pin = from_environment == nullptr || pin_from_environment(from_environment);
   }
-  if (options.trace_events_per_worker == 0) {
-    throw std::invalid_argument("pulse::runtime_options::trace_events_per_worker must be positive");
+  if (options.trace_events_per_worker == 0 || options.trace_events_per_worker > max_trace_events_per_worker) {
+    throw std::invalid_argument(fmt::format(
+        "pulse::runtime_options::trace_events_per_worker = {} must be from 1 to pulse::max_trace_events_per_worker ({}, "
+        "2 GiB of events per worker)",
+        options.trace_events_per_worker, max_trace_events_per_worker));
   }
   if (options.io_ring_entries < min_io_ring_entries || options.io_ring_entries > max_io_ring_entries) {
     throw std::invalid_argument(fmt::format("pulse::runtime_options::io_ring_entries = {} must be between {} and {}",
