@@ -37,8 +37,11 @@ public:
   static constexpr std::uint32_t arrival_total = 1U << 30;
   // In `published`: the child below it could not publish its successor, and starts it directly.
   static constexpr std::uint32_t unpublished_after = 1U << 31;
-  // fork_all refuses this many (std::length_error): indexes must stay below the flag above.
-  static constexpr std::size_t most_children = unpublished_after;
+  // fork_all refuses this many (std::length_error). Below arrival_total, so that the last strand's
+  // share, arrival_total - steals, stays positive however many children were stolen (and indexes
+  // stay below the flag above).
+  static constexpr std::size_t most_children = arrival_total;
+  static_assert(most_children <= arrival_total && most_children <= unpublished_after);
 
   fork_join() noexcept = default;
   fork_join(const fork_join&) = delete;
