@@ -97,18 +97,9 @@ private:
   std::coroutine_handle<promise_type> m_handle;
 };
 
-floor_task fib(int n) {
-  if (n < 2) {
-    co_return n;
-  }
-  const long a = co_await fib(n - 1);
-  const long b = co_await fib(n - 2);
-  co_return a + b;
-}
-
 void fib_coroutine_floor(benchmark::State& state) {
   pulse_bench::time_checked(state, "fib/coroutine_floor", pulse_bench::fib_expected,
-                            [] { return fib(pulse_bench::fib_n).run(); });
+                            [] { return pulse_bench::awaited_fib<floor_task>(pulse_bench::fib_n).run(); });
   while (void* frame = t_frames.head) {
     t_frames.head = *static_cast<void**>(frame);
     std::free(frame);

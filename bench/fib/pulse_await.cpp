@@ -9,18 +9,9 @@
 
 namespace {
 
-pulse::task<long> fib(int n) {
-  if (n < 2) {
-    co_return n;
-  }
-  const long a = co_await fib(n - 1);
-  const long b = co_await fib(n - 2);
-  co_return a + b;
-}
-
 void fib_pulse_await(benchmark::State& state) {
   pulse::runtime rt{{.workers = static_cast<unsigned>(state.range(0))}};
-  pulse_bench::time_checked(state, "fib/pulse_await", pulse_bench::fib_expected, [&] { return pulse::sync_wait(rt, fib(pulse_bench::fib_n)); });
+  pulse_bench::time_checked(state, "fib/pulse_await", pulse_bench::fib_expected, [&] { return pulse::sync_wait(rt, pulse_bench::awaited_fib<pulse::task<long>>(pulse_bench::fib_n)); });
 }
 
 }  // namespace

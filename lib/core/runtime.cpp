@@ -208,7 +208,7 @@ std::uint64_t runtime_impl::progress() const noexcept {
 void runtime_impl::cancel_io_once_quiet() noexcept {
   const std::optional<std::chrono::milliseconds> grace = m_options.io_shutdown_grace;
   const bool any_ring = std::any_of(m_workers.begin(), m_workers.end(), [](const auto& each) { return each->ring() != nullptr; });
-  if (!grace || !any_ring || m_cancel_io.load(std::memory_order_relaxed)) {
+  if (!grace || !any_ring) {
     return;  // the workers' join waits as long as it takes
   }
   // seq_cst, as root_finished's read of m_stopping: one of the two sees the other.

@@ -757,7 +757,7 @@ void worker::run() noexcept {
       end_idle(idle_since);
       break;
     }
-    if (m_ring != nullptr && m_owner.io_cancel_requested() && !m_ring->cancel_everything_asked()) {
+    if (ring_cancellation_due()) {
       m_ring->cancel_everything();  // the sleep below submits it; its completions wake the worker
     }
     // While tasks are live, sleep at most a few heartbeats: then search again, and nudge a worker
@@ -777,8 +777,8 @@ void worker::run() noexcept {
         m_index,
         [this, timeout_ns] {
           return m_owner.work_visible() || m_owner.finished() || (timeout_ns == 0 && m_owner.any_worker_busy()) ||
-                 (m_ring != nullptr && (!m_ring->ready().empty() || m_ring->completions_posted() ||
-                                        (m_owner.io_cancel_requested() && !m_ring->cancel_everything_asked())));
+                 (m_ring != nullptr && (!m_ring->ready().empty() || m_ring->completions_posted())) ||
+                 ring_cancellation_due();
         },
         timeout_ns, m_ring != nullptr ? in_ring : ring_sleeper{});
     counted_as_searching = reason == idle_workers::wake_reason::notified;
@@ -799,6 +799,10 @@ void worker::run() noexcept {
 }  // namespace pulse::detail
 
 namespace pulse::detail {
+
+bool worker::ring_cancellation_due() const noexcept {
+  return m_ring != nullptr && m_owner.io_cancel_requested() && !m_ring->cancel_everything_asked();
+}
 
 std::uint64_t worker::progress() const noexcept {
   // The ring is made before the runtime's constructor returns and lives as long as the worker.

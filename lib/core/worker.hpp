@@ -164,6 +164,8 @@ private:
   // loop's remaining range is the one latent entry, and the answer is whether to split it (the
   // loop promotes the upper half itself).
   bool heartbeat(std::int64_t now_ns, bool loop_range = false) noexcept;
+  // Shutdown has asked for pending I/O to be cancelled, and this worker's ring has not been told.
+  bool ring_cancellation_due() const noexcept;
   // False if the deque could not grow (then nothing changed).
   bool promote_oldest() noexcept;
 
