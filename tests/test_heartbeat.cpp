@@ -10,8 +10,8 @@
 // first call failing or a later one) and its inline path off the workers; fib by fork and by pcall
 // exact under every promotion mode, heartbeat intervals of 20 us, 100 us and 1 ms, and a user
 // policy (which is called, decides loop splits too, whose out-of-range interval is clamped, and
-// whose select_victim thieves call with the promised arguments, an out-of-range answer taken
-// modulo);
+// whose select_victim thieves call with the promised arguments and try first, an out-of-range
+// answer taken modulo, the thief's own index skipped);
 // parallel_for visiting every index exactly once, empty and one-element ranges, ranges ending at
 // SIZE_MAX (on and off the workers), a negative bound refused; parallel_reduce exact under every
 // mode and with an accumulator too big for 64 stack copies; an exception in a loop rethrown after
@@ -458,10 +458,12 @@ TEST_CASE("a user policy decides loop splits, and its interval is clamped", "[he
   CHECK(rt.stats().promotions > 0);
 }
 
-// Chooses the victim itself, out of range on purpose (answers are taken modulo the workers), and
-// notes any call whose arguments are not what the runtime promised.
+// Chooses one victim for every thief, out of range on purpose (answers are taken modulo the
+// workers): on 2 workers, thief + 1001 is the other worker and thief + 1000 the thief itself, which
+// the runtime skips. Notes any call whose arguments are not what the runtime promised.
 class victim_choosing_policy final : public pulse::promotion_policy {
 public:
+  explicit victim_choosing_policy(unsigned offset) : m_offset(offset) {}
   std::atomic<long> chosen{0};
   std::atomic<bool> bad_arguments{false};
   std::size_t should_promote(const pulse::heartbeat_sample&) noexcept override { return 1; }
@@ -470,22 +472,65 @@ public:
     if (workers != 2 || thief >= workers) {
       bad_arguments.store(true, std::memory_order_relaxed);
     }
-    return thief + 1001;  // the other worker, modulo 2
+    return thief + m_offset;
   }
+
+private:
+  const unsigned m_offset;
 };
 
-TEST_CASE("a user policy chooses the victims thieves try first", "[heartbeat][policy][steal]") {
-  auto policy = std::make_shared<victim_choosing_policy>();
-  {
-    pulse::runtime rt{{.workers = 2, .policy = policy}};
-    for (int round = 0; round < 3; ++round) {
-      CHECK(pulse::sync_wait(rt, two_long_tasks()));  // needs a steal
+struct steal_accounting {
+  long chosen;
+  std::uint64_t attempts;
+  std::uint64_t steals;
+  bool operator==(const steal_accounting&) const = default;
+};
+
+// The policy's answers and the thieves' attempts once the idle workers have parked (two readings
+// 50 ms apart agree), so that no search is half-counted.
+steal_accounting settled_accounting(const pulse::runtime& rt, const victim_choosing_policy& policy) {
+  const auto read = [&] {
+    const pulse::stats counters = rt.stats();
+    return steal_accounting{policy.chosen.load(), counters.steal_attempts, counters.steals};
+  };
+  steal_accounting last = read();
+  for (int tries = 0; tries < 100; ++tries) {
+    std::this_thread::sleep_for(50ms);
+    const steal_accounting now = read();
+    if (now == last) {
+      break;
     }
-    CHECK(pulse::sync_wait(rt, fib_fork(22)) == 17711);
-    CHECK(rt.stats().steals >= 3);
+    last = now;
   }
-  CHECK(policy->chosen.load() >= 3);
+  return last;
+}
+
+// Each search asks the policy once, tries its answer unless that is the thief itself, then, if that
+// found nothing, every other worker in the runtime's own order (here, the one other worker). So
+// the count of attempts shows whether the answer was tried: answering the thief itself, one
+// attempt per search; answering the other worker, two per search that found nothing at first.
+TEST_CASE("a user policy chooses the victim thieves try first", "[heartbeat][policy][steal]") {
+  const bool choose_other = GENERATE(true, false);
+  auto policy = std::make_shared<victim_choosing_policy>(choose_other ? 1001 : 1000);
+  pulse::runtime rt{{.workers = 2, .policy = policy}};
+  for (int round = 0; round < 3; ++round) {
+    CHECK(pulse::sync_wait(rt, two_long_tasks()));  // needs a steal
+  }
+  CHECK(pulse::sync_wait(rt, fib_fork(22)) == 17711);
+  const steal_accounting seen = settled_accounting(rt, *policy);
+  INFO("choosing the other worker: " << choose_other << ", policy asked " << seen.chosen << " times, attempts "
+                                     << seen.attempts << ", steals " << seen.steals);
   CHECK_FALSE(policy->bad_arguments.load());
+  CHECK(seen.steals >= 3);
+  const auto chosen = static_cast<std::uint64_t>(seen.chosen);
+  REQUIRE(chosen > seen.steals);  // some searches found nothing, which is what tells the cases apart
+  if (choose_other) {
+    // 2 per search, less one for each search whose first try took something.
+    CHECK(seen.attempts <= 2 * chosen);
+    CHECK(seen.attempts + seen.steals >= 2 * chosen);
+  } else {
+    CHECK(seen.attempts == chosen);
+  }
 }
 
 // Every index of [first, last), counted, as offsets from `first` (the range may end at SIZE_MAX).
