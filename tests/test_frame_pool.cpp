@@ -4,7 +4,8 @@
 // reused; frees of memory from another node are counted; a pool with live blocks is orphaned, not
 // freed, and its blocks can still be freed later; frames created off the workers take the fallback
 // pool and may be freed anywhere; a custom memory_resource given in runtime_options supplies every
-// chunk and gets every one back; frames above the largest class; the process's RSS falls back after
+// chunk and gets every one back, and need not be thread-safe; frames above the largest class, also
+// when they outlive the runtime whose worker made them; the process's RSS falls back after
 // a runtime with large pools is destroyed; the inline reads of a worker's thread-locals (its free
 // lists, its latent stack) find the new worker's after a coroutine resumes on another thread
 // (worker_thread_local.hpp; clang would otherwise reuse the old thread's address, llvm #47179).
@@ -36,6 +37,11 @@ using pulse::detail::chunk_of;
 using pulse::detail::frame_class_of;
 using pulse::detail::frame_pool;
 
+// A pool's upstream that the test owns (the pool shares ownership of the ones it is given).
+std::shared_ptr<std::pmr::memory_resource> borrowed(std::pmr::memory_resource& upstream) {
+  return {std::shared_ptr<void>(), &upstream};
+}
+
 // A memory_resource that counts what passes through it.
 class counting_resource final : public std::pmr::memory_resource {
 public:
@@ -59,7 +65,7 @@ private:
 
 TEST_CASE("the owner reuses what it frees; blocks are aligned and know their pool", "[frames]") {
   counting_resource upstream;
-  auto* pool = new frame_pool(&upstream, 0);
+  auto* pool = new frame_pool(borrowed(upstream), 0);
   const std::size_t size_class = frame_class_of(200);
   void* a = pool->allocate(size_class);
   void* b = pool->allocate(size_class);
@@ -80,7 +86,7 @@ TEST_CASE("the owner reuses what it frees; blocks are aligned and know their poo
 
 TEST_CASE("blocks freed by other threads go home and are reused", "[frames][remote]") {
   counting_resource upstream;
-  auto* pool = new frame_pool(&upstream, 0);
+  auto* pool = new frame_pool(borrowed(upstream), 0);
   const std::size_t size_class = frame_class_of(100);
   std::vector<void*> blocks;
   for (int i = 0; i < 1000; ++i) {
@@ -164,6 +170,55 @@ TEST_CASE("a custom memory_resource supplies every chunk and gets every one back
   }
   CHECK(upstream.deallocations == upstream.allocations);
   CHECK(upstream.bytes_outstanding == 0);
+}
+
+// A task made on a worker of one runtime, handed out of it before it starts.
+pulse::task<pulse::task<std::size_t>> make_big_frame() { co_return big_frame(); }
+
+TEST_CASE("a frame above the largest class may outlive the runtime whose worker made it", "[frames][large]") {
+  // Such a frame comes from its worker's pool's upstream, which by default belongs to the pool: the
+  // pool must stay (orphaned) while the frame lives. Before, it was freed with the runtime, and
+  // the frame's end then called the freed upstream (AddressSanitizer: heap-use-after-free).
+  pulse::task<std::size_t> kept;
+  pulse::task<std::size_t> dropped;
+  {
+    pulse::runtime maker{{.workers = 1}};
+    kept = pulse::sync_wait(maker, make_big_frame());
+    dropped = pulse::sync_wait(maker, make_big_frame());
+  }
+  dropped = {};  // never started: freed on this thread
+  pulse::runtime other{{.workers = 1}};
+  CHECK(pulse::sync_wait(other, std::move(kept)) == 8193);  // run and freed on another runtime's worker
+}
+
+// fib by fork whose every frame is larger than any class.
+pulse::task<long> big_frame_fib(int n) {
+  std::array<char, 3000> pad{};  // kept across the fork: lives in the frame
+  pad[0] = 1;
+  if (n < 2) {
+    co_return n;
+  }
+  auto [a, b] = co_await pulse::fork(big_frame_fib(n - 1), big_frame_fib(n - 2));
+  co_return a + b + pad[0] - 1;
+}
+
+TEST_CASE("a frame_memory resource need not be thread-safe", "[frames][pmr]") {
+  // Every worker carves its chunks from it, and frames above the largest class are allocated and
+  // freed through it on whichever worker runs them: at once, on 2 workers. Before, those calls
+  // raced inside the resource (crashes, corrupt frames, a data race under ThreadSanitizer).
+  std::pmr::unsynchronized_pool_resource upstream;
+  pulse::runtime rt{{.workers = 2, .frame_memory = &upstream}};
+  std::atomic<int> wrong{0};
+  const auto run_rounds = [&rt, &wrong] {
+    for (int round = 0; round < 40; ++round) {
+      wrong += pulse::sync_wait(rt, fib_fork(16)) == 987 ? 0 : 1;
+      wrong += pulse::sync_wait(rt, big_frame_fib(12)) == 144 ? 0 : 1;
+    }
+  };
+  std::thread second_caller(run_rounds);
+  run_rounds();
+  second_caller.join();
+  CHECK(wrong == 0);
 }
 
 long resident_bytes() {

@@ -76,10 +76,12 @@ struct runtime_options {
   // SIGURG handler.
   bool heartbeat_signals = true;
 
-  // Where the workers' frame pools get their memory: chunks of 64 KiB aligned to 64 KiB. Null means
-  // pages bound to each worker's NUMA node. A resource given here must outlive the runtime and any
-  // task frame created on its workers. The seed's allocator interface maps onto it: alloc is
-  // allocate, free is deallocate, and reset is destroying the runtime, which returns every chunk.
+  // Where the workers' frame pools get their memory: chunks of 64 KiB aligned to 64 KiB, and each
+  // frame larger than 2 KiB. Null means pages bound to each worker's NUMA node. A resource given
+  // here must outlive the runtime and any task frame created on its workers. It need not be
+  // thread-safe (std::pmr::unsynchronized_pool_resource will do): the runtime makes one call into
+  // it at a time. The seed's allocator interface maps onto it: alloc is allocate, free is
+  // deallocate, and reset is destroying the runtime, which returns every chunk.
   std::pmr::memory_resource* frame_memory = nullptr;
 
   // Called on a worker when a task started with pulse::spawn ends with an exception: there is no

@@ -1,4 +1,5 @@
 #include "core/runtime_impl.hpp"
+#include "mem/serialized_resource.hpp"
 #include "topo/platform.hpp"
 
 #include <pulse/detail/root.hpp>
@@ -61,6 +62,9 @@ runtime_impl::runtime_impl(runtime& facade, runtime_options options)
       m_rings_started(m_options.workers),
       m_requests(read_environment_requests()) {
   m_nudge_with_signals = m_options.heartbeat_signals && heartbeat_signal_installed();
+  if (m_options.frame_memory != nullptr) {
+    m_frame_upstream = std::make_shared<serialized_resource>(*m_options.frame_memory);
+  }
   for (const topology::numa_node& node : m_topology.numa_nodes) {
     m_node_memory.push_back(std::make_unique<node_memory_resource>(static_cast<int>(node.os_index)));
   }

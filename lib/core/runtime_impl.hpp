@@ -53,6 +53,10 @@ public:
 
   runtime& facade() const noexcept { return m_facade; }
   const runtime_options& options() const noexcept { return m_options; }
+  // The upstream of every worker's frame pool: runtime_options::frame_memory behind one lock
+  // (serialized_resource), or null for each pool's own node memory. Shared: pools outlive the
+  // runtime while frames of theirs are alive.
+  const std::shared_ptr<std::pmr::memory_resource>& frame_upstream() const noexcept { return m_frame_upstream; }
   unsigned worker_count() const noexcept { return static_cast<unsigned>(m_workers.size()); }
   worker& worker_at(unsigned index) const noexcept { return *m_workers[index]; }
   idle_workers& idle() noexcept { return m_idle; }
@@ -129,6 +133,7 @@ private:
   std::vector<worker_placement> m_placements;
   std::vector<victim_tiers> m_victims;
   std::vector<std::unique_ptr<node_memory_resource>> m_node_memory;  // by index in m_topology.numa_nodes
+  std::shared_ptr<std::pmr::memory_resource> m_frame_upstream;
   bool m_nudge_with_signals = false;
 
   injection_queue<work_item> m_injection;

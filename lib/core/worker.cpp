@@ -701,7 +701,7 @@ void worker::run() noexcept {
   m_owner.place_calling_thread(m_index);  // before the pool and the ring: their pages go to this CPU's node
   start_ring();
   m_owner.ring_started();
-  frame_pool* const pool = new frame_pool(m_owner.options().frame_memory, current_numa_node());
+  frame_pool* const pool = new frame_pool(m_owner.frame_upstream(), current_numa_node());
   m_pool.store(pool, std::memory_order_release);
   set_current_frame_pool(pool);
   // Names show in top, gdb and perf; the kernel keeps at most 15 characters.

@@ -4,6 +4,7 @@
 
 #include <pulse/detail/frame_allocator.hpp>
 
+#include <memory>
 #include <new>
 #include <utility>
 
@@ -12,11 +13,16 @@ namespace {
 
 thread_local frame_pool* t_current_pool = nullptr;
 
+// The global heap, as an upstream: a share of it owns nothing (it is never destroyed).
+std::shared_ptr<std::pmr::memory_resource> global_heap() noexcept {
+  return {std::shared_ptr<void>(), std::pmr::new_delete_resource()};
+}
+
 // Frames created by threads that are not workers. Its upstream is the global heap: it belongs to
 // no runtime. Never destroyed: frames it handed out may be freed at any time until exit.
 struct fallback_pool {
   std::mutex mutex;
-  frame_pool pool{std::pmr::new_delete_resource(), 0};
+  frame_pool pool{global_heap(), 0};
 };
 
 fallback_pool& fallback() noexcept {
@@ -24,11 +30,14 @@ fallback_pool& fallback() noexcept {
   return *instance;
 }
 
-// Frames too large for any class carry a header that remembers their resource, since the thread
-// that frees them may belong to another runtime or to none.
+// Frames too large for any class carry a header holding a share of the resource they came from,
+// since the thread that frees them may belong to another runtime or to none, and the runtime that
+// made them may be gone (with its pools, which own the default resource).
 struct alignas(cache_line) large_frame_header {
-  std::pmr::memory_resource* resource;
+  std::shared_ptr<std::pmr::memory_resource> upstream;
 };
+
+constexpr std::size_t large_frame_total(std::size_t frame_bytes) noexcept { return sizeof(large_frame_header) + frame_bytes; }
 
 }  // namespace
 
@@ -38,15 +47,13 @@ void set_current_frame_pool(frame_pool* pool) noexcept {
   t_frame_free_lists = pool != nullptr ? pool->free_lists() : nullptr;
 }
 
-frame_pool::frame_pool(std::pmr::memory_resource* upstream, int node)
-    : m_owned_upstream(upstream != nullptr ? nullptr : std::make_unique<node_memory_resource>(node)),
-      m_upstream(upstream != nullptr ? *upstream : *m_owned_upstream),
-      m_node(node) {}
+frame_pool::frame_pool(std::shared_ptr<std::pmr::memory_resource> upstream, int node)
+    : m_upstream(upstream != nullptr ? std::move(upstream) : std::make_shared<node_memory_resource>(node)), m_node(node) {}
 
 frame_pool::~frame_pool() {
   while (m_chunks != nullptr) {
     chunk_header* const next = m_chunks->next_chunk;
-    m_upstream.deallocate(m_chunks, chunk_bytes, chunk_bytes);
+    m_upstream->deallocate(m_chunks, chunk_bytes, chunk_bytes);
     m_chunks = next;
   }
 }
@@ -65,7 +72,7 @@ void* frame_pool::carve(std::size_t size_class) {
   const std::size_t block = frame_block_bytes(size_class);
   if (m_carve_next[size_class] == nullptr ||
       static_cast<std::size_t>(m_carve_end[size_class] - m_carve_next[size_class]) < block) {
-    void* const memory = m_upstream.allocate(chunk_bytes, chunk_bytes);
+    void* const memory = m_upstream->allocate(chunk_bytes, chunk_bytes);
     auto* const chunk =
         ::new (memory) chunk_header{{this}, this, static_cast<std::uint32_t>(size_class), m_node, m_chunks};
     m_chunks = chunk;
@@ -133,10 +140,9 @@ void* frame_allocate_any(std::size_t bytes) {
     return owner->allocate(frame_class_of(bytes));
   }
   if (bytes > largest_pooled_frame) {
-    frame_pool* const pool = t_current_pool;
-    std::pmr::memory_resource* const resource = pool != nullptr ? &pool->upstream() : std::pmr::new_delete_resource();
-    void* const memory = resource->allocate(sizeof(large_frame_header) + bytes, cache_line);
-    ::new (memory) large_frame_header{resource};
+    std::shared_ptr<std::pmr::memory_resource> upstream = owner != nullptr ? owner->upstream() : global_heap();
+    void* const memory = upstream->allocate(large_frame_total(bytes), cache_line);
+    ::new (memory) large_frame_header{std::move(upstream)};
     return static_cast<std::byte*>(memory) + sizeof(large_frame_header);
   }
   fallback_pool& shared = fallback();
@@ -147,8 +153,11 @@ void* frame_allocate_any(std::size_t bytes) {
 void frame_deallocate_any(void* frame, std::size_t bytes) noexcept {
   if (bytes > largest_pooled_frame) [[unlikely]] {
     void* const memory = static_cast<std::byte*>(frame) - sizeof(large_frame_header);
-    std::pmr::memory_resource* const resource = static_cast<large_frame_header*>(memory)->resource;
-    resource->deallocate(memory, sizeof(large_frame_header) + bytes, cache_line);
+    auto* const header = static_cast<large_frame_header*>(memory);
+    // Out of the header before its memory goes; this may be the resource's last share.
+    const std::shared_ptr<std::pmr::memory_resource> upstream = std::move(header->upstream);
+    std::destroy_at(header);
+    upstream->deallocate(memory, large_frame_total(bytes), cache_line);
     return;
   }
   chunk_header* const chunk = chunk_of(frame);

@@ -18,6 +18,10 @@
 // every chunk to the upstream, unless some of its frames are still alive (a task created on a
 // worker and kept past the runtime); then the pool is orphaned, not freed, so those frames stay
 // valid and can still be freed into it.
+//
+// Large frames. A frame above the largest class comes straight from the pool's upstream, and may be
+// freed on any thread, after the runtime, its pool and every other owner of that upstream are gone:
+// so it holds a share of the upstream in a header of its own.
 #pragma once
 
 #include "sched/chase_lev_deque.hpp"  // cache_line
@@ -64,9 +68,10 @@ struct frame_pool_counters {
 
 class frame_pool : private frame_free_lists {
 public:
-  // With no upstream given, the pool takes pages bound to `node` (node_memory_resource) and owns
-  // that resource, so an orphaned pool keeps it too. A given upstream must outlive the pool.
-  frame_pool(std::pmr::memory_resource* upstream, int node);
+  // With no upstream given, the pool takes pages bound to `node` (node_memory_resource). The pool
+  // shares ownership of its upstream, so an orphaned pool keeps it too; the pools of one runtime
+  // share one, and may call it from their owners' threads at once.
+  frame_pool(std::shared_ptr<std::pmr::memory_resource> upstream, int node);
   frame_pool(const frame_pool&) = delete;
   frame_pool& operator=(const frame_pool&) = delete;
   // Returns every chunk to the upstream. Only when no block is live (see release_or_orphan).
@@ -90,12 +95,14 @@ public:
   // Any thread.
   void free_remote(void* block) noexcept;
 
+  // Where frames above the largest class come from (frame_allocate_any): each keeps a share.
+  const std::shared_ptr<std::pmr::memory_resource>& upstream() const noexcept { return m_upstream; }
+
   // Owner gone (runtime destroyed): frees the pool if none of its blocks is live, else leaves it
   // for its live frames. Returns whether it freed it.
   static bool release_or_orphan(frame_pool* pool) noexcept;
 
   int node() const noexcept { return m_node; }
-  std::pmr::memory_resource& upstream() const noexcept { return m_upstream; }
   void count_off_node() noexcept { m_counters.off_node.add(); }
   const frame_pool_counters& counters() const noexcept { return m_counters; }
   std::uint64_t allocated_blocks() const noexcept { return allocated.read(); }
@@ -119,8 +126,7 @@ private:
   // Blocks carved and not on a free list: frames still alive somewhere. Owner only.
   std::uint64_t live_blocks() const noexcept;
 
-  std::unique_ptr<std::pmr::memory_resource> m_owned_upstream;
-  std::pmr::memory_resource& m_upstream;
+  const std::shared_ptr<std::pmr::memory_resource> m_upstream;
   const int m_node;
   std::byte* m_carve_next[frame_class_count] = {};
   std::byte* m_carve_end[frame_class_count] = {};
