@@ -11,6 +11,8 @@
 
 #include <cassert>
 #include <csignal>
+#include <pthread.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <limits>
@@ -318,8 +320,8 @@ void worker::nudge_if_stalled(std::int64_t now_ns) noexcept {
   if (!m_latent_work_can_stall) {
     return;
   }
-  const pthread_t thread = m_native.load(std::memory_order_acquire);
-  if (!m_owner.nudge_with_signals() || !m_busy.load(std::memory_order_relaxed) || thread == pthread_t{}) {
+  const pid_t thread = m_thread_id.load(std::memory_order_acquire);
+  if (!m_owner.nudge_with_signals() || !m_busy.load(std::memory_order_relaxed) || thread == 0) {
     return;
   }
   // The interval the owner is on (adaptive mode changes it), as it last published it.
@@ -331,7 +333,7 @@ void worker::nudge_if_stalled(std::int64_t now_ns) noexcept {
   }
   // relaxed: only rate-limits nudges; one thief wins per interval.
   if (m_nudged_at_ns.compare_exchange_strong(nudged, now_ns, std::memory_order_relaxed)) {
-    pthread_kill(thread, SIGURG);
+    tgkill(getpid(), thread, SIGURG);
     m_counters.signals_received.fetch_add(1, std::memory_order_relaxed);
   }
 }
@@ -697,7 +699,7 @@ bool worker::search(work_item& next, trace_source& source) noexcept {
 void worker::run() noexcept {
   t_this_thread_worker = this;
   t_latent_stack = &m_continuations.fast();
-  m_native.store(pthread_self(), std::memory_order_release);
+  m_thread_id.store(gettid(), std::memory_order_release);
   m_owner.place_calling_thread(m_index);  // before the pool and the ring: their pages go to this CPU's node
   start_ring();
   m_owner.ring_started();

@@ -36,7 +36,7 @@
 #include <coroutine>
 #include <cstdint>
 #include <memory>
-#include <pthread.h>
+#include <sys/types.h>
 #include <thread>
 #include <utility>
 
@@ -226,7 +226,11 @@ private:
   std::unique_ptr<io_ring> m_ring;
   int m_ring_error = 0;
   const char* m_ring_failure = "";  // static text
-  std::atomic<pthread_t> m_native{};  // set by the worker's own thread as it starts
+  // The kernel's id of the worker's thread, set by that thread as it starts; 0 before. Thieves
+  // signal it by this id (tgkill), not by pthread_t: a thief may send its nudge just after the
+  // thread has ended and been joined (shutdown), and pthread_kill on a joined thread's handle reads
+  // freed memory, where tgkill at worst finds no such thread.
+  std::atomic<pid_t> m_thread_id{0};
   std::thread m_thread;
 };
 
