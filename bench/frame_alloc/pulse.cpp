@@ -12,20 +12,20 @@
 
 namespace {
 
-pulse::task<double> allocate_and_free_batch() {
+pulse::task<double> allocate_and_free_batch(std::size_t bytes) {
   const auto start = std::chrono::steady_clock::now();
   for (long i = 0; i < pulse_bench::frame_pairs_per_batch; ++i) {
-    void* frame = pulse::detail::frame_allocate(pulse_bench::frame_bytes);
+    void* frame = pulse::detail::frame_allocate(bytes);
     benchmark::DoNotOptimize(frame);
-    pulse::detail::frame_deallocate(frame, pulse_bench::frame_bytes);
+    pulse::detail::frame_deallocate(frame, bytes);
   }
   co_return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-void frame_alloc_pulse(benchmark::State& state) {
+void frame_alloc_pulse(benchmark::State& state, std::size_t bytes) {
   pulse::runtime rt{{.workers = 1}};
   for (auto _ : state) {
-    state.SetIterationTime(pulse::sync_wait(rt, allocate_and_free_batch()));
+    state.SetIterationTime(pulse::sync_wait(rt, allocate_and_free_batch(bytes)));
   }
   state.counters["ns_per_pair"] = benchmark::Counter(
       static_cast<double>(state.iterations() * pulse_bench::frame_pairs_per_batch),
@@ -34,4 +34,11 @@ void frame_alloc_pulse(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(frame_alloc_pulse)->Name("frame_alloc/pulse")->Unit(benchmark::kMillisecond)->UseManualTime();
+BENCHMARK_CAPTURE(frame_alloc_pulse, pooled, pulse_bench::frame_bytes)
+    ->Name("frame_alloc/pulse")
+    ->Unit(benchmark::kMillisecond)
+    ->UseManualTime();
+BENCHMARK_CAPTURE(frame_alloc_pulse, large, pulse_bench::large_frame_bytes)
+    ->Name("frame_alloc_large/pulse")
+    ->Unit(benchmark::kMillisecond)
+    ->UseManualTime();

@@ -7,12 +7,12 @@
 
 namespace {
 
-void frame_alloc_serial(benchmark::State& state) {
+void frame_alloc_serial(benchmark::State& state, std::size_t bytes) {
   for (auto _ : state) {
     for (long i = 0; i < pulse_bench::frame_pairs_per_batch; ++i) {
-      void* frame = ::operator new(pulse_bench::frame_bytes);
+      void* frame = ::operator new(bytes);
       benchmark::DoNotOptimize(frame);
-      ::operator delete(frame, pulse_bench::frame_bytes);
+      ::operator delete(frame, bytes);
     }
   }
   state.counters["ns_per_pair"] = benchmark::Counter(
@@ -22,4 +22,11 @@ void frame_alloc_serial(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(frame_alloc_serial)->Name("frame_alloc/serial")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(frame_alloc_serial, pooled, pulse_bench::frame_bytes)
+    ->Name("frame_alloc/serial")
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(frame_alloc_serial, large, pulse_bench::large_frame_bytes)
+    ->Name("frame_alloc_large/serial")
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();

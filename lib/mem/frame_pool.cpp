@@ -48,7 +48,9 @@ void set_current_frame_pool(frame_pool* pool) noexcept {
 }
 
 frame_pool::frame_pool(std::shared_ptr<std::pmr::memory_resource> upstream, int node)
-    : m_upstream(upstream != nullptr ? std::move(upstream) : std::make_shared<node_memory_resource>(node)), m_node(node) {}
+    : m_upstream(upstream != nullptr ? upstream : std::make_shared<node_memory_resource>(node)),
+      m_large_frame_upstream(upstream != nullptr ? std::move(upstream) : global_heap()),
+      m_node(node) {}
 
 frame_pool::~frame_pool() {
   while (m_chunks != nullptr) {
@@ -140,7 +142,7 @@ void* frame_allocate_any(std::size_t bytes) {
     return owner->allocate(frame_class_of(bytes));
   }
   if (bytes > largest_pooled_frame) {
-    std::shared_ptr<std::pmr::memory_resource> upstream = owner != nullptr ? owner->upstream() : global_heap();
+    std::shared_ptr<std::pmr::memory_resource> upstream = owner != nullptr ? owner->large_frame_upstream() : global_heap();
     void* const memory = upstream->allocate(large_frame_total(bytes), cache_line);
     ::new (memory) large_frame_header{std::move(upstream)};
     return static_cast<std::byte*>(memory) + sizeof(large_frame_header);

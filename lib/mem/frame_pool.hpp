@@ -19,9 +19,11 @@
 // worker and kept past the runtime); then the pool is orphaned, not freed, so those frames stay
 // valid and can still be freed into it.
 //
-// Large frames. A frame above the largest class comes straight from the pool's upstream, and may be
-// freed on any thread, after the runtime, its pool and every other owner of that upstream are gone:
-// so it holds a share of the upstream in a header of its own.
+// Large frames. A frame above the largest class comes from the global heap, or from the upstream if
+// one was given: not from node-bound pages, which cost an mmap and a munmap each (a task with a
+// 3000-byte frame, awaited in a loop, ran 50 times slower). It may be freed on any thread, after
+// the runtime, its pool and every other owner of that upstream are gone: so it holds a share of
+// the resource it came from in a header of its own.
 #pragma once
 
 #include "sched/chase_lev_deque.hpp"  // cache_line
@@ -68,9 +70,10 @@ struct frame_pool_counters {
 
 class frame_pool : private frame_free_lists {
 public:
-  // With no upstream given, the pool takes pages bound to `node` (node_memory_resource). The pool
-  // shares ownership of its upstream, so an orphaned pool keeps it too; the pools of one runtime
-  // share one, and may call it from their owners' threads at once.
+  // With no upstream given, the pool takes pages bound to `node` (node_memory_resource), and large
+  // frames come from the global heap. The pool shares ownership of its upstream, so an orphaned
+  // pool keeps it too; the pools of one runtime share one, and may call it from their owners'
+  // threads at once.
   frame_pool(std::shared_ptr<std::pmr::memory_resource> upstream, int node);
   frame_pool(const frame_pool&) = delete;
   frame_pool& operator=(const frame_pool&) = delete;
@@ -96,7 +99,7 @@ public:
   void free_remote(void* block) noexcept;
 
   // Where frames above the largest class come from (frame_allocate_any): each keeps a share.
-  const std::shared_ptr<std::pmr::memory_resource>& upstream() const noexcept { return m_upstream; }
+  const std::shared_ptr<std::pmr::memory_resource>& large_frame_upstream() const noexcept { return m_large_frame_upstream; }
 
   // Owner gone (runtime destroyed): frees the pool if none of its blocks is live, else leaves it
   // for its live frames. Returns whether it freed it.
@@ -127,6 +130,7 @@ private:
   std::uint64_t live_blocks() const noexcept;
 
   const std::shared_ptr<std::pmr::memory_resource> m_upstream;
+  const std::shared_ptr<std::pmr::memory_resource> m_large_frame_upstream;
   const int m_node;
   std::byte* m_carve_next[frame_class_count] = {};
   std::byte* m_carve_end[frame_class_count] = {};
