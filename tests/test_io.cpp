@@ -610,37 +610,53 @@ TEST_CASE("random fork trees over short sleeps with failures are exact on one wo
 }
 
 TEST_CASE("an operation prepared before a long computation goes to the kernel without waiting for it", "[submit]") {
-  // fork(write, compute) on one worker: the write's task suspends, and the computation (which
-  // never forks, so never polls) runs next on the same worker. The write must be submitted first:
-  // a thread reading the pipe's other end sees the byte while the computation still runs.
-  pulse::runtime rt({.workers = 1});
+  // fork(write, compute): the write's task suspends, and the computation (which never forks, so
+  // never polls) runs next on the same worker. The write must be submitted first: a thread reading
+  // the pipe's other end sees the byte while the computation still runs. Also right after another
+  // operation (a nop) completed: the ring then entered the kernel a moment ago, and the write was
+  // held back to go with more (before the fix, for the whole computation, 19 times in 20).
+  const unsigned workers = GENERATE(1u, 2u);
+  const bool operation_just_before = GENERATE(false, true);
+  pulse::runtime rt({.workers = workers});
+  constexpr int rounds = 10;
   int ends[2];
   REQUIRE(::pipe2(ends, O_CLOEXEC) == 0);
-  std::atomic<bool> byte_arrived{false};
+  std::atomic<int> bytes_arrived{0};
   std::thread reader([&] {
     char byte = 0;
-    if (::read(ends[0], &byte, 1) == 1) {
-      byte_arrived.store(true, std::memory_order_release);
+    while (::read(ends[0], &byte, 1) == 1) {
+      bytes_arrived.fetch_add(1, std::memory_order_release);
     }
   });
   auto writer = [&]() -> pulse::task<bool> {
     const std::array<std::byte, 1> byte{std::byte{'x'}};
     co_return co_await pulse::io::write(ends[1], byte, pulse::io::current_position) == 1;
   };
-  auto compute = [&]() -> pulse::task<bool> {
+  auto compute = [&](int byte_count) -> pulse::task<bool> {
     const auto give_up = std::chrono::steady_clock::now() + 10s;
-    while (!byte_arrived.load(std::memory_order_acquire) && std::chrono::steady_clock::now() < give_up) {
+    while (bytes_arrived.load(std::memory_order_acquire) < byte_count && std::chrono::steady_clock::now() < give_up) {
     }
-    co_return byte_arrived.load(std::memory_order_acquire);
+    co_return bytes_arrived.load(std::memory_order_acquire) >= byte_count;
   };
-  const auto [written, seen_while_computing] = pulse::sync_wait(rt, [&]() -> pulse::task<std::tuple<bool, bool>> {
-    co_return co_await pulse::fork(writer(), compute());
-  }());
-  reader.join();
-  CHECK(written);
-  CHECK(seen_while_computing);
-  ::close(ends[0]);
+  auto round = [&](int byte_count) -> pulse::task<std::tuple<bool, bool>> {
+    if (operation_just_before) {
+      co_await pulse::io::nop();
+    }
+    co_return co_await pulse::fork(writer(), compute(byte_count));
+  };
+  int written = 0;
+  int seen_while_computing = 0;
+  for (int byte_count = 1; byte_count <= rounds; ++byte_count) {
+    const auto [wrote, seen] = pulse::sync_wait(rt, round(byte_count));
+    written += wrote ? 1 : 0;
+    seen_while_computing += seen ? 1 : 0;
+  }
   ::close(ends[1]);
+  reader.join();
+  ::close(ends[0]);
+  INFO(workers << " worker(s), " << (operation_just_before ? "a nop just before" : "nothing just before"));
+  CHECK(written == rounds);
+  CHECK(seen_while_computing == rounds);
 }
 
 namespace {
