@@ -32,10 +32,14 @@ fallback_pool& fallback() noexcept {
 
 // Frames too large for any class carry a header holding a share of the resource they came from,
 // since the thread that frees them may belong to another runtime or to none, and the runtime that
-// made them may be gone (with its pools, which own the default resource).
-struct alignas(cache_line) large_frame_header {
+// made them may be gone (with its pools, which own the default resource). The frame after it
+// keeps operator new's alignment, not a cache line's: an over-aligned request would take the
+// global heap's slower aligned path.
+struct large_frame_header {
   std::shared_ptr<std::pmr::memory_resource> upstream;
 };
+inline constexpr std::size_t large_frame_alignment = __STDCPP_DEFAULT_NEW_ALIGNMENT__;
+static_assert(sizeof(large_frame_header) % large_frame_alignment == 0 && alignof(large_frame_header) <= large_frame_alignment);
 
 constexpr std::size_t large_frame_total(std::size_t frame_bytes) noexcept { return sizeof(large_frame_header) + frame_bytes; }
 
@@ -143,7 +147,7 @@ void* frame_allocate_any(std::size_t bytes) {
   }
   if (bytes > largest_pooled_frame) {
     std::shared_ptr<std::pmr::memory_resource> upstream = owner != nullptr ? owner->large_frame_upstream() : global_heap();
-    void* const memory = upstream->allocate(large_frame_total(bytes), cache_line);
+    void* const memory = upstream->allocate(large_frame_total(bytes), large_frame_alignment);
     ::new (memory) large_frame_header{std::move(upstream)};
     return static_cast<std::byte*>(memory) + sizeof(large_frame_header);
   }
@@ -159,7 +163,7 @@ void frame_deallocate_any(void* frame, std::size_t bytes) noexcept {
     // Out of the header before its memory goes; this may be the resource's last share.
     const std::shared_ptr<std::pmr::memory_resource> upstream = std::move(header->upstream);
     std::destroy_at(header);
-    upstream->deallocate(memory, large_frame_total(bytes), cache_line);
+    upstream->deallocate(memory, large_frame_total(bytes), large_frame_alignment);
     return;
   }
   chunk_header* const chunk = chunk_of(frame);
