@@ -496,10 +496,11 @@ void worker::service_ring() noexcept {
     // Alone with nothing to run, the worker is about to sleep in its ring, and that sleep submits:
     // one system call per wait instead of two (a server's request costs two, not three).
     const bool sleep_submits = nothing_local && m_owner.worker_count() == 1 && m_owner.injection().looks_empty();
-    // A strand from the deque or the injection queue runs next: it may compute for long without
-    // forking (and so without polling), and an operation prepared just before it
-    // (fork(write(), compute())) would wait for it to end, however recent the last submission. So
-    // the entries go first. What they complete at once is reaped after that strand: reaped now, it
+    // A strand from the deque runs next (with only the injection queue to run from, the rule below
+    // for nothing local submits): it may compute for long without forking (and so without
+    // polling), and an operation prepared just before it (fork(write(), compute())) would wait for
+    // it to end, however recent the last submission. So the entries go first. What they complete at
+    // once is reaped after that strand, and so is whatever else completed meanwhile: reaped now, it
     // would run first (completions come first), and a fork_all of reading tasks would run its first
     // task's reads one by one, each alone in its system call, before starting the second task.
     if (!nothing_local && ring.ready().empty()) {
