@@ -1,11 +1,12 @@
 // Statistics (runtime::stats, include/pulse/stats.hpp).
 // Covers: the counters agree with the work done, exactly: fib(n) by fork and by pcall reports one
-// fork per inner call and, on one worker, one frame per task; a loop's splits count as forks; the
+// fork per inner call and, on one worker, one frame per task; a loop's splits count as forks and
+// as timed promotions (eager and heartbeat); the
 // counters agree with each other (steals <= attempts = steals + failures, promotions <= forks,
 // wakeups <= parks, reused <= allocated, tasks run >= steals), on one worker and two, in every
 // promotion mode; the per-worker rows add up to the total; an idle runtime accrues idle time, a
 // busy one busy time, and the work/overhead ratio is positive once something was promoted; the
-// table (to_string and the fmt formatter) has a row per worker; PULSE_STATS other than 0 or 1 is an
+// table (to_string and the fmt formatter) has a row per worker and a column per counter; PULSE_STATS other than 0 or 1 is an
 // invalid_argument naming it. PULSE_STATS=1 printing at destruction is checked by CTest on this
 // program's output ([print-at-exit]).
 #include <pulse/fmt.hpp>
@@ -93,15 +94,27 @@ TEST_CASE("the counters agree with the work and each other on two workers, in ev
   }
 }
 
-TEST_CASE("loop splits count as forks", "[stats]") {
-  pulse::runtime rt{{.workers = 2, .promotion = pulse::promotion_mode::eager}};
+TEST_CASE("loop splits count as forks, and as timed promotions", "[stats]") {
+  const auto mode = GENERATE(pulse::promotion_mode::eager, pulse::promotion_mode::heartbeat);
+  pulse::runtime rt{{.workers = 2, .heartbeat = 20us, .promotion = mode}};
   const auto sum = [](std::size_t count) -> pulse::task<double> {
     co_return co_await pulse::parallel_reduce(
         0, count, 0.0, [](std::size_t i) { return static_cast<double>(i); }, [](double a, double b) { return a + b; });
   };
-  REQUIRE(pulse::sync_wait(rt, sum(1 << 16)) == 65536.0 * 65535.0 / 2);
+  constexpr std::size_t count = std::size_t{1} << 22;
+  REQUIRE(pulse::sync_wait(rt, sum(count)) == static_cast<double>(count) * static_cast<double>(count - 1) / 2);
   const pulse::stats after = rt.stats();
-  CHECK(after.forks > 0);  // eager: the loop splits at every poll
+  INFO("mode " << static_cast<int>(mode) << "\n" << pulse::to_string(after));
+  if (mode == pulse::promotion_mode::eager) {
+    CHECK(after.forks > 0);  // eager: the loop splits at every poll
+    CHECK(after.promotions > 0);
+  }
+  // A split is the promotion its heartbeat chose: its time is overhead (before, a program whose
+  // only parallelism was loops showed 0 ms and an infinite work/overhead ratio).
+  if (after.promotions > 0) {
+    CHECK(after.promotion_time > 0ns);
+    CHECK(after.work_overhead_ratio() < std::numeric_limits<double>::infinity());
+  }
   check_sums(after);
 }
 
@@ -132,6 +145,9 @@ TEST_CASE("the table has a row per worker and a total, through to_string and fmt
   const std::string table = pulse::to_string(after);
   CHECK(table.find("forks") != std::string::npos);
   CHECK(table.find("total") != std::string::npos);
+  // Every counter has its column, these two included (they were left out).
+  CHECK(table.find("steal fail") != std::string::npos);
+  CHECK(table.find("io done") != std::string::npos);
   CHECK(std::count(table.begin(), table.end(), '\n') == 1 + 3 + 1);  // header, workers, total
   CHECK(fmt::format("{}", after) == table);
 }

@@ -125,14 +125,21 @@ void worker::reserve_slow(std::uint32_t count) {
 }
 
 void worker::publish_promoted(work_item item) {
+  // A loop's split is the promotion its heartbeat chose (heartbeat() times only the promotions it
+  // makes itself): timed and counted as one, so that promotion_time and the work/overhead ratio
+  // include loops, and the next heartbeat's sample sees its cost.
+  const std::int64_t started = monotonic_ns();
   {
     critical_section guard(*this);
     m_continuations.push(item.bits());
     promote_oldest();
   }
   count_fork(m_continuations.fast());
+  m_last_promotion_cost_ns = monotonic_ns() - started;
+  m_last_promotion_ns = started;
+  m_counters.promotion_ns.add(static_cast<std::uint64_t>(m_last_promotion_cost_ns));
   if (m_trace.on()) [[unlikely]] {
-    m_trace.record({monotonic_ns(), 0, trace_kind::split, 0});
+    m_trace.record({started, 0, trace_kind::split, 0});
   }
   m_owner.idle().notify();
 }
@@ -226,7 +233,7 @@ bool worker::heartbeat(std::int64_t now_ns, bool loop_range) noexcept {
     constexpr std::int64_t longest = std::chrono::nanoseconds{longest_heartbeat}.count();
     m_interval_ns = std::clamp<std::int64_t>(m_policy->next_interval(sample).count(), 1, longest);
   } else if (m_mode == promotion_mode::adaptive && promote != 0 && !loop_range) {
-    // Only a promotion made here was timed: a loop splits itself.
+    // Only a promotion made here is timed by now: a loop splits itself after this (publish_promoted).
     m_interval_ns = adaptive_interval(m_interval_ns, base, m_last_promotion_cost_ns);
   }
   m_last_heartbeat_ns = now_ns;

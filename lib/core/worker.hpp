@@ -204,7 +204,7 @@ private:
   std::int64_t m_next_heartbeat_ns = 0;
   std::int64_t m_last_heartbeat_ns = 0;
   std::int64_t m_last_promotion_cost_ns = 0;
-  std::int64_t m_last_promotion_ns = 0;  // by a heartbeat: a thief's ask is answered early only an interval later
+  std::int64_t m_last_promotion_ns = 0;  // by a heartbeat or a loop split: a thief's ask is answered early only an interval later
   volatile bool m_in_critical = false;
   volatile bool m_missed_signal = false;
 
