@@ -27,18 +27,9 @@ void frame_alloc_pulse(benchmark::State& state, std::size_t bytes) {
   for (auto _ : state) {
     state.SetIterationTime(pulse::sync_wait(rt, allocate_and_free_batch(bytes)));
   }
-  state.counters["ns_per_pair"] = benchmark::Counter(
-      static_cast<double>(state.iterations() * pulse_bench::frame_pairs_per_batch),
-      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  pulse_bench::count_frame_pairs(state);
 }
 
-}  // namespace
+[[maybe_unused]] const bool registered = pulse_bench::register_frame_alloc("pulse", frame_alloc_pulse, pulse_bench::frame_alloc_timing::manual);
 
-BENCHMARK_CAPTURE(frame_alloc_pulse, pooled, pulse_bench::frame_bytes)
-    ->Name("frame_alloc/pulse")
-    ->Unit(benchmark::kMillisecond)
-    ->UseManualTime();
-BENCHMARK_CAPTURE(frame_alloc_pulse, large, pulse_bench::large_frame_bytes)
-    ->Name("frame_alloc_large/pulse")
-    ->Unit(benchmark::kMillisecond)
-    ->UseManualTime();
+}  // namespace

@@ -15,18 +15,9 @@ void frame_alloc_serial(benchmark::State& state, std::size_t bytes) {
       ::operator delete(frame, bytes);
     }
   }
-  state.counters["ns_per_pair"] = benchmark::Counter(
-      static_cast<double>(state.iterations() * pulse_bench::frame_pairs_per_batch),
-      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  pulse_bench::count_frame_pairs(state);
 }
 
-}  // namespace
+[[maybe_unused]] const bool registered = pulse_bench::register_frame_alloc("serial", frame_alloc_serial, pulse_bench::frame_alloc_timing::real);
 
-BENCHMARK_CAPTURE(frame_alloc_serial, pooled, pulse_bench::frame_bytes)
-    ->Name("frame_alloc/serial")
-    ->Unit(benchmark::kMillisecond)
-    ->UseRealTime();
-BENCHMARK_CAPTURE(frame_alloc_serial, large, pulse_bench::large_frame_bytes)
-    ->Name("frame_alloc_large/serial")
-    ->Unit(benchmark::kMillisecond)
-    ->UseRealTime();
+}  // namespace

@@ -135,13 +135,19 @@ void worker::publish_promoted(work_item item) {
     promote_oldest();
   }
   count_fork(m_continuations.fast());
-  m_last_promotion_cost_ns = monotonic_ns() - started;
-  m_last_promotion_ns = started;
-  m_counters.promotion_ns.add(static_cast<std::uint64_t>(m_last_promotion_cost_ns));
+  end_promotion(started, 1);
   if (m_trace.on()) [[unlikely]] {
     m_trace.record({started, 0, trace_kind::split, 0});
   }
-  m_owner.idle().notify();
+}
+
+void worker::end_promotion(std::int64_t started_ns, std::size_t promoted) noexcept {
+  m_last_promotion_cost_ns = monotonic_ns() - started_ns;  // the promotion itself, not the wake-up
+  m_counters.promotion_ns.add(static_cast<std::uint64_t>(m_last_promotion_cost_ns));
+  if (promoted != 0) {
+    m_last_promotion_ns = started_ns;
+    m_owner.idle().notify();
+  }
 }
 
 bool worker::promote_oldest() noexcept {
@@ -218,12 +224,7 @@ bool worker::heartbeat(std::int64_t now_ns, bool loop_range) noexcept {
         }
       }
     }
-    m_last_promotion_cost_ns = monotonic_ns() - now_ns;  // the promotion itself, not the wake-up
-    if (promote != 0) {
-      m_last_promotion_ns = now_ns;
-      m_owner.idle().notify();
-    }
-    m_counters.promotion_ns.add(static_cast<std::uint64_t>(m_last_promotion_cost_ns));
+    end_promotion(now_ns, promote);
     if (m_trace.on()) [[unlikely]] {
       m_trace.record({now_ns, 0, trace_kind::promote, static_cast<std::uint32_t>(promote)});
     }
@@ -510,7 +511,7 @@ void worker::service_ring() noexcept {
     // once is reaped after that strand, and so is whatever else completed meanwhile: reaped now, it
     // would run first (completions come first), and a fork_all of reading tasks would run its first
     // task's reads one by one, each alone in its system call, before starting the second task.
-    if (!nothing_local && ring.ready().empty()) {
+    if (ring.ready().empty() && !nothing_local) {  // so the deque has work
       ring.submit();
       return;
     }

@@ -168,6 +168,9 @@ private:
   bool ring_cancellation_due() const noexcept;
   // False if the deque could not grow (then nothing changed).
   bool promote_oldest() noexcept;
+  // After a heartbeat's promotions or a loop's split, begun at `started_ns`: counts their time as
+  // overhead, and if anything was promoted stamps it (for the token bound) and wakes a thief.
+  void end_promotion(std::int64_t started_ns, std::size_t promoted) noexcept;
 
   // Brackets owner operations on the continuation stack and the deque, so that the signal handler,
   // which runs on this same thread, never sees them half done.
