@@ -7,6 +7,15 @@ if(PULSE_SANITIZE)
 endif()
 if(PULSE_NATIVE)
   add_compile_options(-march=native)
+  # clang 19 on a CPU that reports AVX10.1 (Sapphire Rapids and later, given a recent kernel or
+  # hypervisor) expands -march=native to +avx10.1-256, then warns that its own choice becomes
+  # avx10.1-512. The warning is about the compiler's CPU detection, not our code, and -Werror
+  # would turn it into a failed build, so it is silenced where the compiler knows it.
+  include(CheckCXXCompilerFlag)
+  check_cxx_compiler_flag(-Winvalid-feature-combination PULSE_HAS_INVALID_FEATURE_COMBINATION_WARNING)
+  if(PULSE_HAS_INVALID_FEATURE_COMBINATION_WARNING)
+    add_compile_options(-Wno-invalid-feature-combination)
+  endif()
 endif()
 
 # Warnings for pulse's own targets only; never pushed onto consumers.
