@@ -12,7 +12,8 @@
 // behind, does not disturb the waiting frames (a hang before the fix); the I/O counters in stats; runtime_options::io and io_ring_entries are
 // validated, and io_support::disabled makes I/O a clear error while tasks still run; a trace shows
 // the batches of tasks that completions resumed; an operation prepared just before a long
-// computation on the same worker is submitted before it; random fork trees whose tasks sleep and
+// computation on the same worker is submitted before it; work from outside runs while a task's
+// reads keep completing at once (not after its loop); random fork trees whose tasks sleep and
 // throw, on one worker, exact (seeds that once left a worker spinning on a stale task-work flag);
 // shutdown cancels the reads, accepts, sleeps and timed operations of tasks that would wait forever
 // once the runtime has been quiet for io_shutdown_grace (ECANCELED, saying why; a retry fails at
@@ -657,6 +658,40 @@ TEST_CASE("an operation prepared before a long computation goes to the kernel wi
   INFO(workers << " worker(s), " << (operation_just_before ? "a nop just before" : "nothing just before"));
   CHECK(written == rounds);
   CHECK(seen_while_computing == rounds);
+}
+
+TEST_CASE("work from outside runs while a task's reads keep completing at once", "[submit]") {
+  // A cached read completes within the system call that submits it, so a task reading in a loop
+  // always has its next completion ready. The loop runs ready tasks first; before the fix it never
+  // reached the injection queue, and a sync_wait from another thread waited for the reading loop
+  // to end (340 ms for a million reads; forever for a loop that never ends).
+  pulse::runtime rt(one_worker());
+  temporary_file file;
+  const std::vector<std::byte> data = pattern(64, 3);
+  REQUIRE(::pwrite(file.fd(), data.data(), data.size(), 0) == 64);
+  std::atomic<bool> reading{false};
+  std::atomic<bool> stop{false};
+  auto reader = [&]() -> pulse::task<bool> {
+    std::array<std::byte, 64> buffer{};
+    const auto give_up = std::chrono::steady_clock::now() + 10s;
+    reading.store(true, std::memory_order_release);
+    while (!stop.load(std::memory_order_acquire) && std::chrono::steady_clock::now() < give_up) {
+      co_await pulse::io::read(file.fd(), buffer, 0);
+    }
+    co_return stop.load(std::memory_order_acquire);
+  };
+  bool stopped_by_outside_task = false;
+  std::thread reading_thread([&] { stopped_by_outside_task = pulse::sync_wait(rt, reader()); });
+  while (!reading.load(std::memory_order_acquire)) {
+    std::this_thread::yield();
+  }
+  std::this_thread::sleep_for(5ms);  // well into the loop
+  pulse::sync_wait(rt, [&]() -> pulse::task<void> {
+    stop.store(true, std::memory_order_release);
+    co_return;
+  }());
+  reading_thread.join();
+  CHECK(stopped_by_outside_task);
 }
 
 namespace {

@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <utility>
 
 namespace pulse::detail {
 namespace {
@@ -499,27 +500,34 @@ void worker::start_ring() noexcept {
 
 void worker::service_ring() noexcept {
   io_ring& ring = *m_ring;
-  if (const std::uint32_t waiting = ring.unsubmitted(); waiting != 0) {
-    const bool nothing_local = ring.ready().empty() && m_deque.looks_empty();
-    // Alone with nothing to run, the worker is about to sleep in its ring, and that sleep submits:
-    // one system call per wait instead of two (a server's request costs two, not three).
-    const bool sleep_submits = nothing_local && m_owner.worker_count() == 1 && m_owner.injection().looks_empty();
-    // A strand from the deque runs next (with only the injection queue to run from, the rule below
-    // for nothing local submits): it may compute for long without forking (and so without
-    // polling), and an operation prepared just before it (fork(write(), compute())) would wait for
-    // it to end, however recent the last submission. So the entries go first. What they complete at
-    // once is reaped after that strand, and so is whatever else completed meanwhile: reaped now, it
-    // would run first (completions come first), and a fork_all of reading tasks would run its first
-    // task's reads one by one, each alone in its system call, before starting the second task.
-    if (ring.ready().empty() && !nothing_local) {  // so the deque has work
+  const std::uint32_t waiting = ring.unsubmitted();
+  // Work queued in the deque or the injection queue runs before completions are reaped again. The
+  // loop runs the tasks of reaped completions first, and completions that come back at once (a
+  // cached read, a socket with data waiting) would keep that list full: queued work would never
+  // run (a sync_wait from outside waited for a reading loop on the worker to end). And a strand
+  // from the deque may compute for long without forking, so without polling: an operation prepared
+  // just before it (fork(write(), compute())) would wait for it to end, however recent the last
+  // submission. So the entries go first. What they complete at once is reaped after that strand, and
+  // so is whatever else completed meanwhile: reaped now, it would run first, and a fork_all of
+  // reading tasks would run its first task's reads one by one, each alone in its system call,
+  // before starting the second task.
+  if (ring.ready().empty() && (!m_deque.looks_empty() || !m_owner.injection().looks_empty())) {
+    if (waiting != 0) {
       ring.submit();
-      return;
     }
-    // Tasks the ring resumed run next (each usually prepares its next operation within a
-    // microsecond): the entries wait to go with more, but not past a poll period.
-    const bool waited_enough =
-        !nothing_local && monotonic_ns() - ring.last_submit_ns() >= m_interval_ns / polls_per_interval;
-    if (waiting >= submit_batch || (nothing_local && !sleep_submits) || waited_enough) {
+    return;
+  }
+  if (waiting != 0) {
+    if (ring.ready().empty()) {
+      // Nothing else to run here. Alone, the worker is about to sleep in its ring, and that sleep
+      // submits: one system call per wait instead of two (a server's request costs two, not three).
+      if (waiting >= submit_batch || m_owner.worker_count() > 1) {
+        ring.submit();
+      }
+    } else if (waiting >= submit_batch ||
+               monotonic_ns() - ring.last_submit_ns() >= m_interval_ns / polls_per_interval) {
+      // Tasks the ring resumed run next (each usually prepares its next operation within a
+      // microsecond): the entries wait to go with more, but not past a poll period.
       ring.submit();
     }
   }
@@ -528,14 +536,22 @@ void worker::service_ring() noexcept {
   }
 }
 
-std::coroutine_handle<> worker::next_ready() noexcept {
-  while (io_ready_node* const node = m_ring->ready().pop()) {
+namespace {
+
+// The task of the oldest node in `list`, after multishot nodes have delivered what they had (one
+// resumes its task only once it has ended).
+std::coroutine_handle<> next_resumption(io_ready_list& list) noexcept {
+  while (io_ready_node* const node = list.pop()) {
     if (const std::coroutine_handle<> next = node->drain != nullptr ? node->drain(*node) : node->waiter) {
       return next;
     }
   }
   return {};
 }
+
+}  // namespace
+
+std::coroutine_handle<> worker::next_ready() noexcept { return next_resumption(m_ring->ready()); }
 
 bool worker::run_ready() noexcept {
   const std::coroutine_handle<> next = next_ready();
@@ -546,9 +562,13 @@ bool worker::run_ready() noexcept {
 }
 
 void worker::run_ready_from_loop() noexcept {
+  // The batch is what was reaped before it began. A task that finds the submission queue full
+  // reaps while it runs, and with completions that come back at once the batch would never end:
+  // those wait for the next one, so that queued work gets its turn in between (service_ring).
+  io_ready_list batch = std::exchange(m_ring->ready(), io_ready_list{});
   // One stretch of busy time, one trace span and one watcher notification for the whole batch:
   // a resumption is often only a few hundred nanoseconds of work before the next operation.
-  std::coroutine_handle<> next = next_ready();
+  std::coroutine_handle<> next = next_resumption(batch);
   if (!next) {
     return;
   }
@@ -564,7 +584,7 @@ void worker::run_ready_from_loop() noexcept {
   do {
     run_strand(work_item::coroutine(next));
     ++resumed;
-  } while ((next = next_ready()));
+  } while ((next = next_resumption(batch)));
   m_stretches_ended.add();
   if constexpr (instrumented) {
     const std::int64_t ended = monotonic_ns();
