@@ -152,7 +152,8 @@ private:
   void run_ready_from_loop() noexcept;
   // run_item from the worker loop: counted as busy time, traced as a task span.
   void run_from_loop(work_item item, trace_source source) noexcept;
-  void end_idle(std::int64_t idle_since) noexcept;
+  // Counts the idle stretch that began at idle_since and ends at now.
+  void end_idle(std::int64_t idle_since, std::int64_t now) noexcept;
 
   void poll() noexcept;
   // Publishes, for thieves, that this worker polled at `now_ns` and whether it may promote soon.
