@@ -13,7 +13,8 @@
 // validated, and io_support::disabled makes I/O a clear error while tasks still run; a trace shows
 // the batches of tasks that completions resumed; an operation prepared just before a long
 // computation on the same worker is submitted before it; work from outside runs while a task's
-// reads keep completing at once (not after its loop); random fork trees whose tasks sleep and
+// reads keep completing at once (not after its loop), and an I/O completion while a chain of
+// spawns keeps the injection queue busy; random fork trees whose tasks sleep and
 // throw, on one worker, exact (seeds that once left a worker spinning on a stale task-work flag);
 // shutdown cancels the reads, accepts, sleeps and timed operations of tasks that would wait forever
 // once the runtime has been quiet for io_shutdown_grace (ECANCELED, saying why; a retry fails at
@@ -692,6 +693,42 @@ TEST_CASE("work from outside runs while a task's reads keep completing at once",
   }());
   reading_thread.join();
   CHECK(stopped_by_outside_task);
+}
+
+namespace {
+
+// Spawns itself again and again, keeping the injection queue busy, until `stop` or `give_up`.
+pulse::task<void> respawn_until(const std::atomic<bool>& stop, std::chrono::steady_clock::time_point give_up) {
+  if (!stop.load(std::memory_order_acquire) && std::chrono::steady_clock::now() < give_up) {
+    pulse::spawn(respawn_until(stop, give_up));
+  }
+  co_return;
+}
+
+}  // namespace
+
+TEST_CASE("an I/O completion is not held back by a stream of queued work", "[submit]") {
+  // The other side of the test above: completions and queued work take turns. A chain of tasks
+  // that each spawn the next keeps the injection queue from ever being empty; a nop and a 1 ms sleep
+  // awaited meanwhile must still complete (with a first version of the fix, they waited for the
+  // chain to give up).
+  pulse::runtime rt(one_worker());
+  const bool sleep = GENERATE(false, true);
+  std::atomic<bool> stop{false};
+  const auto give_up = std::chrono::steady_clock::now() + 10s;
+  const bool completed_before_giving_up = pulse::sync_wait(rt, [&]() -> pulse::task<bool> {
+    pulse::spawn(respawn_until(stop, give_up));
+    if (sleep) {
+      co_await pulse::sleep_for(1ms);
+    } else {
+      co_await pulse::io::nop();
+    }
+    const bool in_time = std::chrono::steady_clock::now() < give_up;
+    stop.store(true, std::memory_order_release);
+    co_return in_time;
+  }());
+  INFO((sleep ? "sleep_for(1ms)" : "nop"));
+  CHECK(completed_before_giving_up);
 }
 
 namespace {

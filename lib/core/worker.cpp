@@ -16,7 +16,6 @@
 
 #include <algorithm>
 #include <limits>
-#include <utility>
 
 namespace pulse::detail {
 namespace {
@@ -50,6 +49,10 @@ constexpr std::uint32_t most_publishes_between_polls = 1U << 16;
 // many wait: enough to amortise the system call, few enough that a long task after them does not
 // hold many back.
 constexpr std::uint32_t submit_batch = 32;
+// At most this many tasks resumed by completions run in a row before queued work gets a turn:
+// thousands of tasks on I/O would otherwise make every queued item wait for all of them (Tokio
+// looks at its global queue every 61 tasks for the same reason).
+constexpr std::uint32_t longest_batch = 64;
 
 }  // namespace
 
@@ -498,26 +501,29 @@ void worker::start_ring() noexcept {
   }
 }
 
-void worker::service_ring() noexcept {
+bool worker::service_ring() noexcept {
   io_ring& ring = *m_ring;
   const std::uint32_t waiting = ring.unsubmitted();
-  // Work queued in the deque or the injection queue runs before completions are reaped again. The
-  // loop runs the tasks of reaped completions first, and completions that come back at once (a
-  // cached read, a socket with data waiting) would keep that list full: queued work would never
-  // run (a sync_wait from outside waited for a reading loop on the worker to end). And a strand
-  // from the deque may compute for long without forking, so without polling: an operation prepared
-  // just before it (fork(write(), compute())) would wait for it to end, however recent the last
-  // submission. So the entries go first. What they complete at once is reaped after that strand, and
-  // so is whatever else completed meanwhile: reaped now, it would run first, and a fork_all of
-  // reading tasks would run its first task's reads one by one, each alone in its system call,
-  // before starting the second task.
-  if (ring.ready().empty() && (!m_deque.looks_empty() || !m_owner.injection().looks_empty())) {
+  // Completions and queued work (the deque, the injection queue) take turns. Completions that come
+  // back at once (a cached read, a socket with data waiting) would otherwise keep the ready list
+  // full, and queued work would never run (a sync_wait from outside waited for a reading loop on
+  // the worker to end), even less so when tasks reap while they run (a full submission queue). So
+  // after a batch of completions, with queued work waiting, nothing is reaped and one queued item
+  // runs first; then completions again (a stream of queued work must not hold them back either).
+  // A strand from the queues may compute for long without forking, so without polling: an
+  // operation prepared just before it (fork(write(), compute())) would wait for it to end, however
+  // recent the last submission. So the entries go first, whoever's turn it is.
+  // (With nothing to submit and completions' turn, the queues are not even looked at: nothing here
+  // would change.)
+  if ((waiting != 0 || m_completions_ran_last) && (ring.ready().empty() || m_completions_ran_last) &&
+      (!m_deque.looks_empty() || !m_owner.injection().looks_empty())) {
     if (waiting != 0) {
       ring.submit();
     }
-    return;
-  }
-  if (waiting != 0) {
+    if (m_completions_ran_last) {
+      return true;
+    }
+  } else if (waiting != 0) {
     if (ring.ready().empty()) {
       // Nothing else to run here. Alone, the worker is about to sleep in its ring, and that sleep
       // submits: one system call per wait instead of two (a server's request costs two, not three).
@@ -534,15 +540,21 @@ void worker::service_ring() noexcept {
   if (ring.in_flight() != 0 && ring.completions_pending()) {
     ring.reap();
   }
+  return false;
 }
 
 namespace {
 
 // The task of the oldest node in `list`, after multishot nodes have delivered what they had (one
-// resumes its task only once it has ended).
-std::coroutine_handle<> next_resumption(io_ready_list& list) noexcept {
-  while (io_ready_node* const node = list.pop()) {
+// resumes its task only once it has ended); taking at most `nodes` nodes, which counts down.
+std::coroutine_handle<> next_resumption(io_ready_list& list, std::uint32_t& nodes) noexcept {
+  for (; nodes != 0; --nodes) {
+    io_ready_node* const node = list.pop();
+    if (node == nullptr) {
+      break;
+    }
     if (const std::coroutine_handle<> next = node->drain != nullptr ? node->drain(*node) : node->waiter) {
+      --nodes;
       return next;
     }
   }
@@ -551,7 +563,10 @@ std::coroutine_handle<> next_resumption(io_ready_list& list) noexcept {
 
 }  // namespace
 
-std::coroutine_handle<> worker::next_ready() noexcept { return next_resumption(m_ring->ready()); }
+std::coroutine_handle<> worker::next_ready() noexcept {
+  std::uint32_t any = std::numeric_limits<std::uint32_t>::max();
+  return next_resumption(m_ring->ready(), any);
+}
 
 bool worker::run_ready() noexcept {
   const std::coroutine_handle<> next = next_ready();
@@ -562,16 +577,21 @@ bool worker::run_ready() noexcept {
 }
 
 void worker::run_ready_from_loop() noexcept {
-  // The batch is what was reaped before it began. A task that finds the submission queue full
-  // reaps while it runs, and with completions that come back at once the batch would never end:
-  // those wait for the next one, so that queued work gets its turn in between (service_ring).
-  io_ready_list batch = std::exchange(m_ring->ready(), io_ready_list{});
+  io_ready_list& ready = m_ring->ready();
+  // The batch is what was reaped before it began, up to longest_batch tasks. A task that finds the
+  // submission queue full reaps while it runs, and with completions that come back at once the
+  // batch would never end: those wait for the next one, and so do tasks past longest_batch, so
+  // that queued work gets its turn in between (service_ring). They stay on the ready list
+  // meanwhile, in order, where a task of the batch that waits for a thief (a pcall, a loop) runs
+  // them while it waits.
+  std::uint32_t batch_nodes = std::min(ready.size(), longest_batch);
   // One stretch of busy time, one trace span and one watcher notification for the whole batch:
   // a resumption is often only a few hundred nanoseconds of work before the next operation.
-  std::coroutine_handle<> next = next_resumption(batch);
+  std::coroutine_handle<> next = next_resumption(ready, batch_nodes);
   if (!next) {
     return;
   }
+  m_completions_ran_last = true;
   m_busy.store(true, std::memory_order_relaxed);
   if (m_latent_work_can_stall) {
     m_owner.idle().notify();  // as in run_item
@@ -584,7 +604,7 @@ void worker::run_ready_from_loop() noexcept {
   do {
     run_strand(work_item::coroutine(next));
     ++resumed;
-  } while ((next = next_resumption(batch)));
+  } while ((next = next_resumption(ready, batch_nodes)));
   m_stretches_ended.add();
   if constexpr (instrumented) {
     const std::int64_t ended = monotonic_ns();
@@ -607,6 +627,7 @@ void worker::end_idle(std::int64_t idle_since, std::int64_t now) noexcept {
 
 void worker::run_from_loop(work_item item, trace_source source) noexcept {
   m_busy.store(true, std::memory_order_relaxed);
+  m_completions_ran_last = false;
   if constexpr (!instrumented) {
     run_item(item);
     m_stretches_ended.add();
@@ -758,16 +779,22 @@ void worker::run() noexcept {
   trace_source source{};
   while (true) {
     if (!counted_as_searching) {
-      // Completed I/O first: its tasks have waited already, and it frees ring entries.
+      // Completed I/O first (its tasks have waited already, and it frees ring entries), taking
+      // turns with queued work (service_ring).
+      bool queued_work_first = false;
       if (m_ring != nullptr) {
-        service_ring();
-        if (!m_ring->ready().empty()) {
+        queued_work_first = service_ring();
+        if (!queued_work_first && !m_ring->ready().empty()) {
           run_ready_from_loop();
           continue;
         }
       }
       if (find_work(next, source)) {
         run_from_loop(next, source);
+        continue;
+      }
+      if (queued_work_first && !m_ring->ready().empty()) {
+        run_ready_from_loop();  // another worker took the queued work
         continue;
       }
     }

@@ -140,8 +140,9 @@ private:
   void end_strand(continuation_stack::strand_mark outer) noexcept;
   void end_nested_strand(continuation_stack::strand_mark outer) noexcept;
   void start_ring() noexcept;
-  // Submits what is prepared if the time has come, and reaps completions if there are any.
-  void service_ring() noexcept;
+  // Submits what is prepared if the time has come, and reaps completions if there are any; true
+  // if queued work is to run before the ready tasks (its turn, after a batch of them).
+  bool service_ring() noexcept;
   // run_item without announcing the strand to the idle workers (run_item does, then calls this).
   void run_strand(work_item item) noexcept;
   // The task of the oldest completed operation (after delivering what multishot ones have).
@@ -209,6 +210,9 @@ private:
   std::int64_t m_last_heartbeat_ns = 0;
   std::int64_t m_last_promotion_cost_ns = 0;
   std::int64_t m_last_promotion_ns = 0;  // by a heartbeat or a loop split: a thief's ask is answered early only an interval later
+  // Whether the loop last ran a batch of completions (then queued work has the next turn) rather
+  // than an item from the queues or a steal (then completions do): see service_ring.
+  bool m_completions_ran_last = false;
   volatile bool m_in_critical = false;
   volatile bool m_missed_signal = false;
 

@@ -39,10 +39,12 @@ namespace pulse::detail {
 class io_ready_list {
 public:
   bool empty() const noexcept { return m_head == nullptr; }
+  std::uint32_t size() const noexcept { return m_size; }
   void push(io_ready_node& node) noexcept {
     node.next = nullptr;
     (m_tail != nullptr ? m_tail->next : m_head) = &node;
     m_tail = &node;
+    ++m_size;
   }
   io_ready_node* pop() noexcept {
     io_ready_node* const node = m_head;
@@ -51,6 +53,7 @@ public:
       if (m_head == nullptr) {
         m_tail = nullptr;
       }
+      --m_size;
     }
     return node;
   }
@@ -58,6 +61,7 @@ public:
 private:
   io_ready_node* m_head = nullptr;
   io_ready_node* m_tail = nullptr;
+  std::uint32_t m_size = 0;
 };
 
 // Why a ring could not be made: the errno, and what failed in words for messages (static text, so
