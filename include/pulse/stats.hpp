@@ -43,6 +43,7 @@ struct worker_stats {
   std::uint64_t io_completions = 0;   // of those, completed
   std::uint64_t io_in_flight = 0;     // submitted and not completed when the snapshot was taken
   std::uint64_t io_submit_calls = 0;  // system calls that submitted a batch, or slept in the ring
+  std::uint64_t io_handed_over = 0;   // tasks of this worker's completions handed to a less loaded worker
 
   // Time on the program's own work per unit of promotion overhead (the heartbeat paper's ratio,
   // which the heartbeat keeps high); infinite when nothing was promoted.

@@ -53,6 +53,12 @@ constexpr std::uint32_t submit_batch = 32;
 // thousands of tasks on I/O would otherwise make every queued item wait for all of them (Tokio
 // looks at its global queue every 61 tasks for the same reason).
 constexpr std::uint32_t longest_batch = 64;
+// A worker hands tasks of its completions over only when its batches hold this many tasks on
+// average, and the other worker's hold at most a quarter as many: below that, moving tasks (their
+// cache lines, and for a server the connection's later wake-ups) costs more than the imbalance, and
+// two workers with similar loads would pass tasks back and forth.
+constexpr std::uint32_t least_shared_batch = 8;
+constexpr std::uint32_t shared_load_ratio = 4;
 
 }  // namespace
 
@@ -303,6 +309,7 @@ void worker::wait_for(stack_job& job) noexcept {
     if (m_ring != nullptr) {
       m_ring->submit();
       m_ring->reap();
+      take_handed_over();
       if (run_ready()) {
         round = 0;
         continue;
@@ -545,6 +552,13 @@ bool worker::service_ring() noexcept {
 
 namespace {
 
+// I/O loads are in sixteenths of a task (they are averages). A worker running a strand publishes
+// unavailable_io_load; real loads stay far below it, so that a load plus what was handed over
+// cannot wrap, and no load is ever a quarter of it.
+constexpr std::uint32_t io_load_unit = 16;
+constexpr std::uint32_t unavailable_io_load = std::numeric_limits<std::uint32_t>::max() / 2;
+constexpr std::uint32_t most_tasks_in_a_load = unavailable_io_load / (4 * shared_load_ratio * io_load_unit);
+
 // The task of the oldest node in `list`, after multishot nodes have delivered what they had (one
 // resumes its task only once it has ended); taking at most `nodes` nodes, which counts down.
 std::coroutine_handle<> next_resumption(io_ready_list& list, std::uint32_t& nodes) noexcept {
@@ -578,6 +592,9 @@ bool worker::run_ready() noexcept {
 
 void worker::run_ready_from_loop() noexcept {
   io_ready_list& ready = m_ring->ready();
+  if (m_owner.worker_count() > 1) {
+    share_surplus(ready);
+  }
   // The batch is what was reaped before it began, up to longest_batch tasks. A task that finds the
   // submission queue full reaps while it runs, and with completions that come back at once the
   // batch would never end: those wait for the next one, and so do tasks past longest_batch, so
@@ -616,6 +633,78 @@ void worker::run_ready_from_loop() noexcept {
   }
 }
 
+void worker::share_surplus(io_ready_list& batch) noexcept {
+  // Averaged over batches, each new one weighing a quarter: one burst does not move tasks that the
+  // next batches would move back.
+  const std::uint32_t tasks = std::min(batch.size(), most_tasks_in_a_load);
+  m_batch_load = (3 * m_batch_load + io_load_unit * tasks) / 4;
+  const std::uint32_t mine = m_batch_load;
+  m_io_load.store(mine, std::memory_order_relaxed);
+  if (batch.size() < 2 || mine < io_load_unit * least_shared_batch) {
+    return;  // (with one task, handing it over would only move the imbalance)
+  }
+  // One other worker, at random: one load per batch whatever the number of workers, and over
+  // successive batches every worker is compared with.
+  const unsigned workers = m_owner.worker_count();
+  unsigned peer = static_cast<unsigned>(m_random.next() % (workers - 1));
+  peer += peer >= m_index ? 1 : 0;
+  worker& other = m_owner.worker_at(peer);
+  if (other.m_ring == nullptr) {
+    return;  // it cannot run I/O (its ring failed): its next operation would throw
+  }
+  const std::uint32_t theirs = other.m_io_load.load(std::memory_order_relaxed);
+  if (theirs > mine / shared_load_ratio) {
+    return;  // similar enough, or it runs a strand
+  }
+  // Half the difference, the newest of the batch; at least one task stays to run here.
+  const std::uint32_t half_the_difference = (mine - theirs) / (2 * io_load_unit);
+  io_ready_list surplus = batch.split_newest(std::min(half_the_difference, batch.size() - 1));
+  std::uint32_t handed = 0;
+  while (io_ready_node* const node = surplus.pop()) {
+    if (node->drain != nullptr) {
+      batch.push(*node);  // a multishot operation delivers on the worker that owns its ring
+      continue;
+    }
+    other.m_handed_over.push(*node);
+    ++handed;
+  }
+  if (handed == 0) {
+    return;
+  }
+  m_batch_load -= std::min(m_batch_load, io_load_unit * handed);
+  m_io_load.store(m_batch_load, std::memory_order_relaxed);
+  // Until it publishes its own: otherwise the next batch here would hand it more at once.
+  other.m_io_load.fetch_add(io_load_unit * handed, std::memory_order_relaxed);
+  m_counters.io_handed_over.add(handed);
+  if (m_trace.on()) [[unlikely]] {
+    m_trace.record({monotonic_ns(), 0, trace_kind::hand_over, handed});
+  }
+  // If it sleeps, the one to wake is that worker; if a worker is searching, it may be another one,
+  // and a sleeping `other` sees its list when its park times out (this worker is busy, so it
+  // parks with a timeout), or at its next search.
+  const auto that_worker_first = [peer](unsigned candidate) { return candidate == peer ? 0U : 1U; };
+  m_owner.idle().notify(wake_rank{that_worker_first});
+}
+
+bool worker::take_handed_over() noexcept {
+  if (m_handed_over.looks_empty()) {
+    return false;
+  }
+  io_ready_node* node = m_handed_over.take_all();
+  while (node != nullptr) {
+    io_ready_node* const next = node->next;
+    m_ring->ready().push(*node);
+    node = next;
+  }
+  return true;
+}
+
+void worker::publish_io_load(std::uint32_t load) noexcept {
+  if (m_ring != nullptr && m_owner.worker_count() > 1) {
+    m_io_load.store(load, std::memory_order_relaxed);
+  }
+}
+
 void worker::end_idle(std::int64_t idle_since, std::int64_t now) noexcept {
   if constexpr (!instrumented) {
     return;
@@ -628,15 +717,18 @@ void worker::end_idle(std::int64_t idle_since, std::int64_t now) noexcept {
 void worker::run_from_loop(work_item item, trace_source source) noexcept {
   m_busy.store(true, std::memory_order_relaxed);
   m_completions_ran_last = false;
+  publish_io_load(unavailable_io_load);
   if constexpr (!instrumented) {
     run_item(item);
     m_stretches_ended.add();
+    publish_io_load(m_batch_load);
     return;
   }
   const std::int64_t started = monotonic_ns();
   m_busy_since_ns.store(started, std::memory_order_relaxed);
   run_item(item);
   m_stretches_ended.add();
+  publish_io_load(m_batch_load);
   const std::int64_t ended = monotonic_ns();
   m_counters.busy_ns.add(static_cast<std::uint64_t>(ended - started));
   m_busy_since_ns.store(0, std::memory_order_release);  // as in end_idle
@@ -695,6 +787,7 @@ bool worker::search(work_item& next, trace_source& source) noexcept {
       if (m_ring->completions_pending()) {
         m_ring->reap();
       }
+      take_handed_over();
       if (!m_ring->ready().empty()) {
         next = work_item{};  // none: the caller resumes the ready list instead
         return true;
@@ -783,6 +876,7 @@ void worker::run() noexcept {
       // turns with queued work (service_ring).
       bool queued_work_first = false;
       if (m_ring != nullptr) {
+        take_handed_over();
         queued_work_first = service_ring();
         if (!queued_work_first && !m_ring->ready().empty()) {
           run_ready_from_loop();
@@ -800,6 +894,8 @@ void worker::run() noexcept {
     }
     m_busy.store(false, std::memory_order_relaxed);
     m_may_promote_at_poll.store(false, std::memory_order_relaxed);
+    m_batch_load = 0;  // nothing ready here any more
+    publish_io_load(0);
     const std::int64_t idle_since = monotonic_ns();
     m_idle_since_ns.store(idle_since, std::memory_order_relaxed);
     if (!counted_as_searching) {
@@ -846,7 +942,7 @@ void worker::run() noexcept {
         m_index,
         [this, timeout_ns] {
           return m_owner.work_visible() || m_owner.finished() || (timeout_ns == 0 && m_owner.any_worker_busy()) ||
-                 (m_ring != nullptr && (!m_ring->ready().empty() || m_ring->completions_posted())) ||
+                 (m_ring != nullptr && (!m_ring->ready().empty() || m_ring->completions_posted() || !m_handed_over.looks_empty())) ||
                  ring_cancellation_due();
         },
         timeout_ns, m_ring != nullptr ? in_ring : ring_sleeper{});
@@ -922,6 +1018,7 @@ worker_stats worker::stats() const noexcept {
     mine.io_operations = ring->prepared();
     mine.io_in_flight = mine.io_operations - mine.io_completions;
     mine.io_submit_calls = ring->submit_calls();
+    mine.io_handed_over = m_counters.io_handed_over.read();
   }
   return mine;
 }

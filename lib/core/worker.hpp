@@ -17,12 +17,22 @@
 // they belong to before other work; it sleeps in the ring, so completions wake it as well as
 // other workers. A strand that ends because its task suspended on I/O leaves the latent work of
 // the forks above that task runnable: end_strand promotes it into the deque.
+//
+// I/O load. A task suspended on I/O comes back on the worker whose ring it used, so tasks that only
+// do I/O (32 readers started at once, a server's connections) stay where they first ran, however
+// unevenly they started. So a worker compares its I/O load (how many tasks its batches of
+// completions make ready, averaged) with one other worker's at each batch, and when it has at
+// least 8 and the other at most a quarter as many, hands that worker half the difference, from the
+// batch, through the other worker's hand-off list; that worker resumes them as if its own ring had
+// completed them, and their next operations go to its ring. Tasks suspended on I/O that has not
+// completed (an idle connection, a timer) are not load: they want no CPU until it does.
 #pragma once
 
 #include "io/ring.hpp"
 #include "mem/frame_pool.hpp"
 #include "sched/chase_lev_deque.hpp"
 #include "sched/continuation_stack.hpp"
+#include "sched/handoff_list.hpp"
 #include "sched/victim_order.hpp"
 #include "sched/work_item.hpp"
 #include "trace/trace_buffer.hpp"
@@ -57,6 +67,7 @@ struct worker_counters {
   statistics_counter idle_ns;
   statistics_counter busy_ns;
   statistics_counter promotion_ns;
+  statistics_counter io_handed_over;
   std::atomic<std::uint64_t> signals_received{0};  // bumped by the thieves that send them
 };
 
@@ -151,6 +162,13 @@ private:
   bool run_ready() noexcept;
   // Resumes every completed operation's task, from the loop: one busy stretch for the batch.
   void run_ready_from_loop() noexcept;
+  // At a batch of completions (runtimes of two workers or more): publishes this worker's I/O load,
+  // and hands part of the batch to a less loaded worker (see "I/O load" above).
+  void share_surplus(io_ready_list& batch) noexcept;
+  // Moves what other workers handed over onto the ready list; false if there was nothing.
+  bool take_handed_over() noexcept;
+  // Publishes this worker's I/O load outside a batch (m_io_load), in runtimes where others read it.
+  void publish_io_load(std::uint32_t load) noexcept;
   // run_item from the worker loop: counted as busy time, traced as a task span.
   void run_from_loop(work_item item, trace_source source) noexcept;
   // Counts the idle stretch that began at idle_since and ends at now.
@@ -232,6 +250,14 @@ private:
   owner_counter m_stretches_ended;  // progress(): kept whether or not statistics are compiled in
   trace_buffer m_trace;
   std::unique_ptr<io_ring> m_ring;
+  // Tasks of I/O completions that other workers handed to this one (pushed by them, taken by it).
+  handoff_list<io_ready_node> m_handed_over;
+  // This worker's I/O load, for the others' share_surplus: its batches' average size (m_batch_load,
+  // 0 once it idles) plus what others have handed it since; or, while it runs a strand from its
+  // deque, the injection queue or a steal (which may compute for long), a value that says it takes
+  // nothing (tasks handed to it would wait for the strand). Relaxed: a hint. In sixteenths of a task.
+  alignas(cache_line) std::atomic<std::uint32_t> m_io_load{0};
+  std::uint32_t m_batch_load = 0;  // owner-only
   int m_ring_error = 0;
   const char* m_ring_failure = "";  // static text
   // The kernel's id of the worker's thread, set by that thread as it starts; 0 before. Thieves

@@ -32,6 +32,7 @@
 #include <span>
 #include <string>
 #include <system_error>
+#include <utility>
 
 namespace pulse::detail {
 
@@ -56,6 +57,27 @@ public:
       --m_size;
     }
     return node;
+  }
+  // Detaches the newest `count` nodes (at most size()) and returns them as a list of their own.
+  io_ready_list split_newest(std::uint32_t count) noexcept {
+    io_ready_list newest;
+    if (count == 0) {
+      return newest;
+    }
+    if (count >= m_size) {
+      return std::exchange(*this, io_ready_list{});
+    }
+    io_ready_node* last_kept = m_head;
+    for (std::uint32_t kept = 1; kept < m_size - count; ++kept) {
+      last_kept = last_kept->next;
+    }
+    newest.m_head = last_kept->next;
+    newest.m_tail = m_tail;
+    newest.m_size = count;
+    last_kept->next = nullptr;
+    m_tail = last_kept;
+    m_size -= count;
+    return newest;
   }
 
 private:

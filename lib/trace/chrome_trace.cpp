@@ -25,6 +25,8 @@ const char* name_of(trace_kind kind) noexcept {
       return "loop split";
     case trace_kind::io_completions:
       return "I/O completions";
+    case trace_kind::hand_over:
+      return "hand over";
   }
   return "?";
 }
@@ -53,6 +55,8 @@ std::string args_of(const trace_event& event) {
       return fmt::format(R"({{"entries":{}}})", event.arg);
     case trace_kind::io_completions:
       return fmt::format(R"({{"resumed":{}}})", event.arg);
+    case trace_kind::hand_over:
+      return fmt::format(R"({{"tasks":{}}})", event.arg);
     case trace_kind::wait:
     case trace_kind::park:
     case trace_kind::split:

@@ -34,6 +34,7 @@ enum class trace_kind : std::uint8_t {
   promote,  // instant; arg: how many entries a heartbeat promoted
   split,    // instant: a loop split its range at a heartbeat
   io_completions,  // span: tasks resumed by I/O completions, one after the other; arg: how many
+  hand_over,       // instant: tasks of I/O completions handed to a less loaded worker; arg: how many
 };
 
 enum class trace_source : std::uint32_t { own_deque, injection, stolen };
