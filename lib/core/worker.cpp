@@ -309,7 +309,7 @@ void worker::wait_for(stack_job& job) noexcept {
     if (m_ring != nullptr) {
       m_ring->submit();
       m_ring->reap();
-      take_handed_over();
+      take_handed_over(*this);
       if (run_ready()) {
         round = 0;
         continue;
@@ -634,8 +634,9 @@ void worker::run_ready_from_loop() noexcept {
 }
 
 void worker::share_surplus(io_ready_list& batch) noexcept {
-  // Averaged over batches, each new one weighing a quarter: one burst does not move tasks that the
-  // next batches would move back.
+  // The tasks ready at each batch (those a batch leaves behind, past longest_batch, count again at
+  // the next: they are still waiting), averaged over batches, each new one weighing a quarter: one
+  // burst does not move tasks that the next batches would move back.
   const std::uint32_t tasks = std::min(batch.size(), most_tasks_in_a_load);
   m_batch_load = (3 * m_batch_load + io_load_unit * tasks) / 4;
   const std::uint32_t mine = m_batch_load;
@@ -655,6 +656,15 @@ void worker::share_surplus(io_ready_list& batch) noexcept {
   const std::uint32_t theirs = other.m_io_load.load(std::memory_order_relaxed);
   if (theirs > mine / shared_load_ratio) {
     return;  // similar enough, or it runs a strand
+  }
+  if constexpr (instrumented) {
+    // Nor to a worker deep in a task its completions resumed (which may compute for long): its
+    // busy stretch began more than a poll period ago. (Without the statistics there is no stretch
+    // to look at; what it is handed then waits for the task, or for a worker that searches.)
+    const std::int64_t busy_since = other.m_busy_since_ns.load(std::memory_order_relaxed);
+    if (busy_since != 0 && monotonic_ns() - busy_since > m_interval_ns / polls_per_interval) {
+      return;
+    }
   }
   // Half the difference, the newest of the batch; at least one task stays to run here.
   const std::uint32_t half_the_difference = (mine - theirs) / (2 * io_load_unit);
@@ -679,18 +689,17 @@ void worker::share_surplus(io_ready_list& batch) noexcept {
   if (m_trace.on()) [[unlikely]] {
     m_trace.record({monotonic_ns(), 0, trace_kind::hand_over, handed});
   }
-  // If it sleeps, the one to wake is that worker; if a worker is searching, it may be another one,
-  // and a sleeping `other` sees its list when its park times out (this worker is busy, so it
-  // parks with a timeout), or at its next search.
+  // Work like any other (runtime_impl::work_visible): a worker searching takes it if `other` has
+  // not (searches look into every worker's list); else a sleeper is woken, `other` first.
   const auto that_worker_first = [peer](unsigned candidate) { return candidate == peer ? 0U : 1U; };
   m_owner.idle().notify(wake_rank{that_worker_first});
 }
 
-bool worker::take_handed_over() noexcept {
-  if (m_handed_over.looks_empty()) {
+bool worker::take_handed_over(worker& from) noexcept {
+  if (from.m_handed_over.looks_empty()) {
     return false;
   }
-  io_ready_node* node = m_handed_over.take_all();
+  io_ready_node* node = from.m_handed_over.take_all();
   while (node != nullptr) {
     io_ready_node* const next = node->next;
     m_ring->ready().push(*node);
@@ -787,7 +796,16 @@ bool worker::search(work_item& next, trace_source& source) noexcept {
       if (m_ring->completions_pending()) {
         m_ring->reap();
       }
-      take_handed_over();
+      // What was handed over, to this worker first; then to others that have not taken it yet
+      // (busy in a long task, or asleep while this worker searched, so that notify woke nobody):
+      // any worker may run it, as it may run stolen work.
+      if (!take_handed_over(*this)) {
+        for (unsigned v = 0; v < m_owner.worker_count(); ++v) {
+          if (v != m_index && take_handed_over(m_owner.worker_at(v))) {
+            break;
+          }
+        }
+      }
       if (!m_ring->ready().empty()) {
         next = work_item{};  // none: the caller resumes the ready list instead
         return true;
@@ -876,7 +894,7 @@ void worker::run() noexcept {
       // turns with queued work (service_ring).
       bool queued_work_first = false;
       if (m_ring != nullptr) {
-        take_handed_over();
+        take_handed_over(*this);
         queued_work_first = service_ring();
         if (!queued_work_first && !m_ring->ready().empty()) {
           run_ready_from_loop();
@@ -942,7 +960,7 @@ void worker::run() noexcept {
         m_index,
         [this, timeout_ns] {
           return m_owner.work_visible() || m_owner.finished() || (timeout_ns == 0 && m_owner.any_worker_busy()) ||
-                 (m_ring != nullptr && (!m_ring->ready().empty() || m_ring->completions_posted() || !m_handed_over.looks_empty())) ||
+                 (m_ring != nullptr && (!m_ring->ready().empty() || m_ring->completions_posted())) ||
                  ring_cancellation_due();
         },
         timeout_ns, m_ring != nullptr ? in_ring : ring_sleeper{});

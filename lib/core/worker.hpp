@@ -24,7 +24,8 @@
 // completions make ready, averaged) with one other worker's at each batch, and when it has at
 // least 8 and the other at most a quarter as many, hands that worker half the difference, from the
 // batch, through the other worker's hand-off list; that worker resumes them as if its own ring had
-// completed them, and their next operations go to its ring. Tasks suspended on I/O that has not
+// completed them (or, if it has not taken them yet, any worker that searches does), and their next
+// operations go to the ring of the worker that resumed them. Tasks suspended on I/O that has not
 // completed (an idle connection, a timer) are not load: they want no CPU until it does.
 #pragma once
 
@@ -108,7 +109,9 @@ public:
 
   // For thieves and idle checks.
   take_result<work_item> steal_from() noexcept { return m_deque.steal(); }
-  bool looks_idle() const noexcept { return m_deque.looks_empty(); }
+  // Nothing here another worker could take: its deque, and the tasks handed to it (searchers take
+  // those too).
+  bool looks_idle() const noexcept { return m_deque.looks_empty() && m_handed_over.looks_empty(); }
   bool busy() const noexcept { return m_busy.load(std::memory_order_relaxed); }
   // Grows whenever this worker ends a busy stretch or reaps a completed operation: with busy(),
   // how shutdown tells a quiet runtime from one still at work (relaxed reads, from any thread). A
@@ -165,8 +168,9 @@ private:
   // At a batch of completions (runtimes of two workers or more): publishes this worker's I/O load,
   // and hands part of the batch to a less loaded worker (see "I/O load" above).
   void share_surplus(io_ready_list& batch) noexcept;
-  // Moves what other workers handed over onto the ready list; false if there was nothing.
-  bool take_handed_over() noexcept;
+  // Moves what was handed over to `from` (this worker, or another that has not taken it) onto this
+  // worker's ready list; false if there was nothing.
+  bool take_handed_over(worker& from) noexcept;
   // Publishes this worker's I/O load outside a batch (m_io_load), in runtimes where others read it.
   void publish_io_load(std::uint32_t load) noexcept;
   // run_item from the worker loop: counted as busy time, traced as a task span.
