@@ -1,10 +1,11 @@
-// A hand-off list: any thread pushes one node at a time, and the one thread that owns the list
-// takes them all at once. A worker with a backlog of tasks that its I/O completions resumed hands
-// some of them to a less loaded worker through that worker's list (worker::share_surplus).
+// A hand-off list: any thread pushes one node at a time, and takers take them all at once. A
+// worker with a backlog of tasks that its I/O completions resumed hands some of them to a less
+// loaded worker through that worker's list (worker::share_surplus); the worker takes them, or, if
+// it has not yet, another worker that searches for work does.
 //
 // Algorithm: Treiber's stack (R. K. Treiber, "Systems Programming: Coping with Parallelism", IBM
-// research report RJ 5118, 1986) with its pop replaced by taking the whole chain at once, the way
-// intrusive MPSC lists are usually built.
+// research report RJ 5118, 1986) with its pop replaced by taking the whole chain at once, as
+// intrusive lists that are drained whole are usually built.
 //
 // Invariants:
 //  - A node is in at most one list at a time, and its owner does not touch it while it is there:
@@ -15,8 +16,9 @@
 //    then exactly the chain the node should sit on; the same address coming back as head (taken,
 //    and pushed again) changes nothing, since nothing reads a node's `next` to decide a CAS.
 //    Only a pop of single nodes has that hazard, and there is none.
-//  - take_all exchanges the head for null, so each node is taken once, and returns the chain
-//    oldest first (pushes come out newest first, and are reversed).
+//  - take_all exchanges the head for null, so each node is taken once, however many threads take
+//    at the same time, and returns the chain oldest first (pushes come out newest first, and are
+//    reversed).
 #pragma once
 
 #include "sched/chase_lev_deque.hpp"  // cache_line
@@ -36,10 +38,10 @@ public:
     } while (!m_head.compare_exchange_weak(head, &node, std::memory_order_release, std::memory_order_relaxed));
   }
 
-  // A snapshot, for the owner's checks; a push may land just after it.
+  // A snapshot, for checks; a push or a take may land just after it.
   bool looks_empty() const noexcept { return m_head.load(std::memory_order_relaxed) == nullptr; }
 
-  // Owner only: every node pushed so far, oldest first, linked through `next`; null if none.
+  // Every node pushed and not yet taken, oldest first, linked through `next`; null if none.
   Node* take_all() noexcept {
     Node* newest = m_head.exchange(nullptr, std::memory_order_acquire);
     Node* oldest = nullptr;
