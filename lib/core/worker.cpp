@@ -520,21 +520,21 @@ bool worker::service_ring() noexcept {
   // A strand from the queues may compute for long without forking, so without polling: an
   // operation prepared just before it (fork(write(), compute())) would wait for it to end, however
   // recent the last submission. So the entries go first, whoever's turn it is.
-  // (With nothing to submit and completions' turn, the queues are not even looked at: nothing here
-  // would change.)
-  if ((waiting != 0 || m_completions_ran_last) && (ring.ready().empty() || m_completions_ran_last) &&
-      (!m_deque.looks_empty() || !m_owner.injection().looks_empty())) {
+  // (The queues are looked at only where the answer changes something: not on the way back from
+  // a sync_wait's root, say, with nothing to submit.)
+  const auto queued_work = [this] { return !m_deque.looks_empty() || !m_owner.injection().looks_empty(); };
+  if (m_completions_ran_last && queued_work()) {
     if (waiting != 0) {
       ring.submit();
     }
-    if (m_completions_ran_last) {
-      return true;
-    }
-  } else if (waiting != 0) {
+    return true;
+  }
+  if (waiting != 0) {
     if (ring.ready().empty()) {
-      // Nothing else to run here. Alone, the worker is about to sleep in its ring, and that sleep
-      // submits: one system call per wait instead of two (a server's request costs two, not three).
-      if (waiting >= submit_batch || m_owner.worker_count() > 1) {
+      // Nothing ready. Alone with nothing queued either, the worker is about to sleep in its ring,
+      // and that sleep submits: one system call per wait instead of two (a server's request costs
+      // two, not three).
+      if (waiting >= submit_batch || m_owner.worker_count() > 1 || queued_work()) {
         ring.submit();
       }
     } else if (waiting >= submit_batch ||
@@ -649,10 +649,7 @@ void worker::share_surplus(io_ready_list& batch) noexcept {
   const unsigned workers = m_owner.worker_count();
   unsigned peer = static_cast<unsigned>(m_random.next() % (workers - 1));
   peer += peer >= m_index ? 1 : 0;
-  worker& other = m_owner.worker_at(peer);
-  if (other.m_ring == nullptr) {
-    return;  // it cannot run I/O (its ring failed): its next operation would throw
-  }
+  worker& other = m_owner.worker_at(peer);  // it has a ring: a runtime has rings on every worker or on none
   const std::uint32_t theirs = other.m_io_load.load(std::memory_order_relaxed);
   if (theirs > mine / shared_load_ratio) {
     return;  // similar enough, or it runs a strand
@@ -799,11 +796,10 @@ bool worker::search(work_item& next, trace_source& source) noexcept {
       // What was handed over, to this worker first; then to others that have not taken it yet
       // (busy in a long task, or asleep while this worker searched, so that notify woke nobody):
       // any worker may run it, as it may run stolen work.
-      if (!take_handed_over(*this)) {
-        for (unsigned v = 0; v < m_owner.worker_count(); ++v) {
-          if (v != m_index && take_handed_over(m_owner.worker_at(v))) {
-            break;
-          }
+      const unsigned workers = m_owner.worker_count();
+      for (unsigned i = 0; i < workers; ++i) {  // from this worker on
+        if (take_handed_over(m_owner.worker_at((m_index + i) % workers))) {
+          break;
         }
       }
       if (!m_ring->ready().empty()) {

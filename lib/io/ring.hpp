@@ -28,11 +28,11 @@
 
 #include <liburing.h>
 
+#include <cassert>
 #include <cstdint>
 #include <span>
 #include <string>
 #include <system_error>
-#include <utility>
 
 namespace pulse::detail {
 
@@ -58,15 +58,10 @@ public:
     }
     return node;
   }
-  // Detaches the newest `count` nodes (at most size()) and returns them as a list of their own.
+  // Detaches the newest `count` nodes, 0 < count < size(), and returns them as a list of their own.
   io_ready_list split_newest(std::uint32_t count) noexcept {
+    assert(count > 0 && count < m_size);
     io_ready_list newest;
-    if (count == 0) {
-      return newest;
-    }
-    if (count >= m_size) {
-      return std::exchange(*this, io_ready_list{});
-    }
     io_ready_node* last_kept = m_head;
     for (std::uint32_t kept = 1; kept < m_size - count; ++kept) {
       last_kept = last_kept->next;
