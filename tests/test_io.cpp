@@ -16,7 +16,8 @@
 // the batches of tasks that completions resumed; an operation prepared just before a long
 // computation on the same worker is submitted before it; work from outside runs while a task's
 // reads keep completing at once (not after its loop), and an I/O completion while a chain of
-// spawns keeps the injection queue busy; random fork trees whose tasks sleep and
+// spawns keeps the injection queue busy; an operation a task of a batch of completions prepared is
+// submitted while a later task of that batch computes (a nudge's signal handler submits it); random fork trees whose tasks sleep and
 // throw, on one worker, exact (seeds that once left a worker spinning on a stale task-work flag);
 // shutdown cancels the reads, accepts, sleeps and timed operations of tasks that would wait forever
 // once the runtime has been quiet for io_shutdown_grace (ECANCELED, saying why; a retry fails at
@@ -839,6 +840,78 @@ TEST_CASE("an I/O completion is not held back by a stream of queued work", "[sub
   }());
   INFO((sleep ? "sleep_for(1ms)" : "nop"));
   CHECK(completed_before_giving_up);
+}
+
+TEST_CASE("a long task of a batch of completions does not hold back what the batch's earlier tasks prepared", "[submit]") {
+  // Two tasks read one byte each from the same pipe on the same worker (the other worker is held
+  // by a spinning task until both wait), so that one write of two bytes completes both reads in
+  // one batch. The first of them to run writes a byte to a second pipe; the second computes,
+  // without forking, until a thread reading that pipe has seen the byte. The loop holds entries
+  // prepared by a batch's tasks to submit them together, so the write waited for the whole
+  // computation (2 s here, every round); now the idle worker nudges the busy one, whose signal
+  // handler submits it.
+  constexpr int rounds = 5;
+  std::atomic<int> started{0};
+  std::atomic<bool> hog_running{false};
+  std::atomic<bool> first_resumed{false};
+  std::atomic<bool> byte_seen{false};
+  pulse::runtime rt({.workers = 2});  // after what the spawned task reads: its destructor waits for it
+  int requests[2];
+  int answers[2];
+  REQUIRE(::pipe2(requests, O_CLOEXEC) == 0);
+  REQUIRE(::pipe2(answers, O_CLOEXEC) == 0);
+  std::thread answer_reader([&] {
+    char byte = 0;
+    while (::read(answers[0], &byte, 1) == 1) {
+      byte_seen.store(true, std::memory_order_release);
+    }
+  });
+  // Whether the task, if it was the second to run, saw the byte before giving up (the first, which
+  // writes, says whether its write went through).
+  auto reader = [&]() -> pulse::task<bool> {
+    std::array<std::byte, 1> byte{};
+    started.fetch_add(1, std::memory_order_release);
+    if (co_await pulse::io::read(requests[0], byte, pulse::io::current_position) != 1) {
+      co_return false;
+    }
+    if (!first_resumed.exchange(true, std::memory_order_acq_rel)) {
+      co_return co_await pulse::io::write(answers[1], byte, pulse::io::current_position) == 1;
+    }
+    const auto give_up = std::chrono::steady_clock::now() + 2s;
+    while (!byte_seen.load(std::memory_order_acquire) && std::chrono::steady_clock::now() < give_up) {
+    }
+    co_return byte_seen.load(std::memory_order_acquire);
+  };
+  auto both = [&]() -> pulse::task<std::tuple<bool, bool>> { co_return co_await pulse::fork(reader(), reader()); };
+  int rounds_in_time = 0;
+  for (int round = 0; round < rounds; ++round) {
+    started.store(0, std::memory_order_relaxed);
+    hog_running.store(false, std::memory_order_relaxed);
+    first_resumed.store(false, std::memory_order_relaxed);
+    byte_seen.store(false, std::memory_order_relaxed);
+    pulse::spawn(rt, spin_until_started(started, 2, hog_running));
+    while (!hog_running.load(std::memory_order_acquire)) {
+      std::this_thread::yield();
+    }
+    std::thread requester([&] {
+      while (started.load(std::memory_order_acquire) < 2) {
+        std::this_thread::yield();
+      }
+      std::this_thread::sleep_for(1ms);  // both reads submitted: the worker waits in its ring
+      [[maybe_unused]] const ssize_t written = ::write(requests[1], "ab", 2);
+    });
+    const auto [first, second] = pulse::sync_wait(rt, both());
+    requester.join();
+    rounds_in_time += first && second ? 1 : 0;
+  }
+  ::close(answers[1]);
+  answer_reader.join();
+  ::close(answers[0]);
+  ::close(requests[0]);
+  ::close(requests[1]);
+  CHECK(rounds_in_time == rounds);
+  // Both reads completed in one batch in (nearly) every round: the nudge was needed, and made.
+  CHECK(rt.stats().io_signal_submits > 0);
 }
 
 namespace {

@@ -149,6 +149,7 @@ TEST_CASE("the table has a row per worker and a total, through to_string and fmt
   CHECK(table.find("steal fail") != std::string::npos);
   CHECK(table.find("io done") != std::string::npos);
   CHECK(table.find("handed") != std::string::npos);
+  CHECK(table.find("io nudged") != std::string::npos);
   CHECK(std::count(table.begin(), table.end(), '\n') == 1 + 3 + 1);  // header, workers, total
   CHECK(fmt::format("{}", after) == table);
 }

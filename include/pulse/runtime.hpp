@@ -68,11 +68,13 @@ struct runtime_options {
 
   // Whether an idle worker may send SIGURG to a busy one that has not polled for a whole interval
   // (deep in a frame that does not fork), whose signal handler then promotes the latent work beneath
-  // that frame, so that it does not wait for the frame to end. The price: a blocking system call in
+  // that frame, so that it does not wait for the frame to end; the handler also submits the I/O
+  // that earlier tasks of a batch of completions prepared, if the worker's current task (resumed in
+  // that batch) runs long, so that the I/O does not wait for the task to end. The price: a blocking system call in
   // such a frame that SA_RESTART does not restart (poll, select, epoll_wait, nanosleep and usleep,
   // a socket with a timeout) may fail with EINTR, which code that does not retry takes for an
   // error. false sends no signal: latent work under a long frame then waits for that frame's next
-  // fork or its end. There are no signals either, whatever this says, if the program has its own
+  // fork or its end, and so does such I/O. There are no signals either, whatever this says, if the program has its own
   // SIGURG handler.
   bool heartbeat_signals = true;
 

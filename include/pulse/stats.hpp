@@ -23,7 +23,7 @@ struct worker_stats {
   std::uint64_t forks = 0;      // branches made potentially parallel: k - 1 per fork or pcall of k, 1 per loop split
   std::uint64_t heartbeats = 0;         // heartbeats that fell due on a busy worker, or an idle thief asked for
   std::uint64_t promotions = 0;         // latent entries made stealable
-  std::uint64_t heartbeat_signals = 0;  // SIGURG nudges this worker received for a long frame
+  std::uint64_t heartbeat_signals = 0;  // SIGURG nudges this worker received for a long frame, or for held I/O
   std::uint64_t steal_attempts = 0;     // deques looked into
   std::uint64_t steals = 0;             // attempts that took an entry
   std::uint64_t steal_failures = 0;     // attempts that found the deque empty or lost the race for it
@@ -44,6 +44,7 @@ struct worker_stats {
   std::uint64_t io_in_flight = 0;     // submitted and not completed when the snapshot was taken
   std::uint64_t io_submit_calls = 0;  // system calls that submitted a batch, or slept in the ring
   std::uint64_t io_handed_over = 0;   // tasks of this worker's completions handed to a less loaded worker
+  std::uint64_t io_signal_submits = 0;  // submissions a SIGURG nudge made: a long task held operations back
 
   // Time on the program's own work per unit of promotion overhead (the heartbeat paper's ratio,
   // which the heartbeat keeps high); infinite when nothing was promoted.

@@ -13,12 +13,13 @@ double milliseconds(std::chrono::nanoseconds time) noexcept { return static_cast
 void append_row(std::string& out, std::string_view name, const worker_stats& row) {
   fmt::format_to(std::back_inserter(out),
                  "{:>8} {:>10} {:>12} {:>10} {:>10} {:>8} {:>10} {:>10} {:>10} {:>8} {:>8} {:>10.1f} {:>10.1f} {:>8.3f} "
-                 "{:>12} {:>10} {:>8} {:>8} {:>10.4g} {:>10} {:>10} {:>10} {:>8} {:>10}\n",
+                 "{:>12} {:>10} {:>8} {:>8} {:>10.4g} {:>10} {:>10} {:>10} {:>8} {:>10} {:>10}\n",
                  name, row.tasks_run, row.forks, row.heartbeats, row.promotions, row.heartbeat_signals,
                  row.steal_attempts, row.steals, row.steal_failures, row.parks, row.wakeups, milliseconds(row.busy_time),
                  milliseconds(row.idle_time), milliseconds(row.promotion_time), row.frames_allocated,
                  row.frames_reused, row.frames_remote_freed, row.frames_off_node, row.work_overhead_ratio(),
-                 row.io_operations, row.io_completions, row.io_submit_calls, row.io_in_flight, row.io_handed_over);
+                 row.io_operations, row.io_completions, row.io_submit_calls, row.io_in_flight, row.io_handed_over,
+                 row.io_signal_submits);
 }
 
 }  // namespace
@@ -53,16 +54,17 @@ worker_stats& worker_stats::operator+=(const worker_stats& other) noexcept {
   io_in_flight += other.io_in_flight;
   io_submit_calls += other.io_submit_calls;
   io_handed_over += other.io_handed_over;
+  io_signal_submits += other.io_signal_submits;
   return *this;
 }
 
 std::string to_string(const stats& snapshot) {
   std::string out = fmt::format(
       "{:>8} {:>10} {:>12} {:>10} {:>10} {:>8} {:>10} {:>10} {:>10} {:>8} {:>8} {:>10} {:>10} {:>8} {:>12} {:>10} "
-      "{:>8} {:>8} {:>10} {:>10} {:>10} {:>10} {:>8} {:>10}\n",
+      "{:>8} {:>8} {:>10} {:>10} {:>10} {:>10} {:>8} {:>10} {:>10}\n",
       "worker", "tasks", "forks", "heartbeat", "promoted", "signals", "steal try", "stolen", "steal fail", "parks",
       "wakeups", "busy ms", "idle ms", "promo ms", "frames", "reused", "remote", "offnode", "work/ovh",
-      "io ops", "io done", "io enters", "io now", "handed");
+      "io ops", "io done", "io enters", "io now", "handed", "io nudged");
   for (std::size_t i = 0; i < snapshot.workers.size(); ++i) {
     append_row(out, fmt::format("{}", i), snapshot.workers[i]);
   }

@@ -335,10 +335,15 @@ void worker::wait_for(stack_job& job) noexcept {
   }
 }
 
-void worker::nudge_if_stalled(std::int64_t now_ns) noexcept {
-  if (!m_latent_work_can_stall) {
-    return;
+void worker::publish_entries_held() noexcept {
+  // Tasks of the batch that ran before prepared operations, and the next one may compute for long
+  // without polling: thieves may then nudge us, and the signal handler submits them.
+  if (m_ring->unsubmitted() != 0 && m_entries_held_since_ns.load(std::memory_order_relaxed) == 0) {
+    m_entries_held_since_ns.store(std::max<std::int64_t>(m_ring->last_submit_ns(), 1), std::memory_order_relaxed);
   }
+}
+
+void worker::nudge_if_stalled(std::int64_t now_ns) noexcept {
   const pid_t thread = m_thread_id.load(std::memory_order_acquire);
   if (!m_owner.nudge_with_signals() || !m_busy.load(std::memory_order_relaxed) || thread == 0) {
     return;
@@ -346,8 +351,12 @@ void worker::nudge_if_stalled(std::int64_t now_ns) noexcept {
   // The interval the owner is on (adaptive mode changes it), as it last published it.
   const std::int64_t interval = m_current_interval_ns.load(std::memory_order_relaxed);
   const std::int64_t polled = m_polled_at_ns.load(std::memory_order_relaxed);
+  const bool latent_work_stalled = m_latent_work_can_stall && now_ns - polled >= interval;
+  // Held back longer than a poll period: what service_ring allows while tasks resumed by the ring run.
+  const std::int64_t held_since = m_entries_held_since_ns.load(std::memory_order_relaxed);
+  const bool entries_stalled = held_since != 0 && now_ns - held_since >= interval / polls_per_interval;
   std::int64_t nudged = m_nudged_at_ns.load(std::memory_order_relaxed);
-  if (now_ns - polled < interval || now_ns - nudged < interval) {
+  if ((!latent_work_stalled && !entries_stalled) || now_ns - nudged < interval) {
     return;
   }
   // relaxed: only rate-limits nudges; one thief wins per interval.
@@ -358,6 +367,13 @@ void worker::nudge_if_stalled(std::int64_t now_ns) noexcept {
 }
 
 void worker::on_heartbeat_signal() noexcept {
+  // Entries a long task of a batch holds back go to the kernel: an io_uring_enter, which is
+  // async-signal-safe, unless the signal interrupted the ring's own code (see io_ring). A long task
+  // not resumed by the ring holds nothing back: the loop submits before it runs (service_ring).
+  if (m_entries_held_since_ns.load(std::memory_order_relaxed) != 0 && m_ring->submit_unless_interrupted()) {
+    m_entries_held_since_ns.store(0, std::memory_order_relaxed);
+    m_counters.signal_submits.fetch_add(1, std::memory_order_relaxed);
+  }
   // A signal that lands inside an owner operation is left to the next poll. Otherwise only what is
   // async-signal-safe: no allocation (a full deque ring would have to grow), no mutex (no wake-up:
   // the thief that sent the signal is awake and searching), no heartbeat bookkeeping (the owner's
@@ -619,9 +635,15 @@ void worker::run_ready_from_loop() noexcept {
   }
   std::uint32_t resumed = 0;
   do {
+    if (resumed != 0) {
+      publish_entries_held();
+    }
     run_strand(work_item::coroutine(next));
     ++resumed;
   } while ((next = next_resumption(ready, batch_nodes)));
+  if (m_entries_held_since_ns.load(std::memory_order_relaxed) != 0) {
+    m_entries_held_since_ns.store(0, std::memory_order_relaxed);  // the loop submits them next
+  }
   m_stretches_ended.add();
   if constexpr (instrumented) {
     const std::int64_t ended = monotonic_ns();
@@ -1033,6 +1055,7 @@ worker_stats worker::stats() const noexcept {
     mine.io_in_flight = mine.io_operations - mine.io_completions;
     mine.io_submit_calls = ring->submit_calls();
     mine.io_handed_over = m_counters.io_handed_over.read();
+    mine.io_signal_submits = m_counters.signal_submits.load(std::memory_order_relaxed);
   }
   return mine;
 }

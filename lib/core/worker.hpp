@@ -16,7 +16,10 @@
 // batch is full, or at a heartbeat poll), takes completions as they come, and resumes the tasks
 // they belong to before other work; it sleeps in the ring, so completions wake it as well as
 // other workers. A strand that ends because its task suspended on I/O leaves the latent work of
-// the forks above that task runnable: end_strand promotes it into the deque.
+// the forks above that task runnable: end_strand promotes it into the deque. Between the tasks of a
+// batch of completions the entries they prepare wait, to go together; should one of those tasks
+// compute for long, a thief nudges the worker (m_entries_held_since_ns) and the signal handler
+// submits them.
 //
 // I/O load. A task suspended on I/O comes back on the worker whose ring it used, so tasks that only
 // do I/O (32 readers started at once, a server's connections) stay where they first ran, however
@@ -70,6 +73,7 @@ struct worker_counters {
   statistics_counter promotion_ns;
   statistics_counter io_handed_over;
   std::atomic<std::uint64_t> signals_received{0};  // bumped by the thieves that send them
+  std::atomic<std::uint64_t> signal_submits{0};    // bumped by the signal handler
 };
 
 class worker {
@@ -129,7 +133,9 @@ public:
       m_promotion_wanted.store(true, std::memory_order_relaxed);
     }
   }
-  // A thief found nothing: if this worker has not polled for a whole interval, nudge it.
+  // A thief found nothing: nudge this worker if it has not polled for a whole interval, or if a
+  // task of a batch of completions has held back the operations the batch prepared before it for
+  // longer than a poll period.
   void nudge_if_stalled(std::int64_t now_ns) noexcept;
   // SIGURG arrived on this worker's thread.
   void on_heartbeat_signal() noexcept;
@@ -165,6 +171,8 @@ private:
   bool run_ready() noexcept;
   // Resumes every completed operation's task, from the loop: one busy stretch for the batch.
   void run_ready_from_loop() noexcept;
+  // Between two tasks of a batch: publishes m_entries_held_since_ns if the ring holds entries.
+  void publish_entries_held() noexcept;
   // At a batch of completions (runtimes of two workers or more): publishes this worker's I/O load,
   // and hands part of the batch to a less loaded worker (see "I/O load" above).
   void share_surplus(io_ready_list& batch) noexcept;
@@ -245,6 +253,10 @@ private:
   std::atomic<bool> m_busy{false};
   std::atomic<bool> m_may_promote_at_poll{false};
   std::atomic<std::int64_t> m_nudged_at_ns{0};
+  // While it runs a task of a batch of completions, and tasks of the batch before it prepared
+  // operations that are not yet submitted: when its ring last entered the kernel (so the entries
+  // have waited at most since then); 0 otherwise. Owner writes, its signal handler included.
+  std::atomic<std::int64_t> m_entries_held_since_ns{0};
   // Set by idle thieves, cleared when this worker promotes; relaxed: a hint, read at each poll.
   std::atomic<bool> m_promotion_wanted{false};
   // When the current stretch of idleness or of running work began; 0 outside one.

@@ -17,6 +17,13 @@
 // always has a read pending on: writing the eventfd completes that read. The eventfd's count is
 // sticky, so a wake that comes before the sleep is not lost.
 //
+// Interruption. A signal handler on the owner's thread (the heartbeat's SIGURG) may submit what is
+// prepared, through submit_unless_interrupted(): a task of a batch of completions that computes
+// for long would otherwise hold back the entries the batch's earlier tasks prepared. Every other
+// member that touches the rings marks itself in use, so the handler never sees a half-prepared
+// entry or a half-advanced queue: interrupted there, it leaves the submission to the owner, which
+// is about to make it anyway.
+//
 // Full rings. A full submission queue is submitted to make room. The completion queue is sized
 // four times the submission queue, and where the kernel still overflows it (more operations in
 // flight than that) it keeps the extra completions (IORING_FEAT_NODROP) until the next reap, which
@@ -28,6 +35,7 @@
 
 #include <liburing.h>
 
+#include <atomic>
 #include <cassert>
 #include <cstdint>
 #include <span>
@@ -141,6 +149,9 @@ public:
 
   // Sends every prepared entry to the kernel.
   void submit() noexcept;
+  // submit(), from a signal handler on the owner's thread: true if it submitted; false if there was
+  // nothing to submit, or the signal interrupted the ring's own code (then the owner submits soon).
+  bool submit_unless_interrupted() noexcept;
   // Whether completions may be waiting: reads the shared rings only (no system call). A hint: the
   // kernel's task-work flag counts, and the kernel (6.18 here) can leave it set with no work
   // queued, clearing it only when it next runs task work.
@@ -162,6 +173,26 @@ public:
   static void wake(int wake_fd) noexcept;
 
 private:
+  // Marks the ring in use for its scope (nested scopes keep it so), with signal fences: the
+  // compiler may not move the ring's accesses out of it, past what a signal handler reads.
+  class in_use_scope {
+  public:
+    explicit in_use_scope(io_ring& ring) noexcept : m_ring(ring), m_was_in_use(ring.m_in_use) {
+      m_ring.m_in_use = true;
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+    }
+    ~in_use_scope() {
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+      m_ring.m_in_use = m_was_in_use;
+    }
+    in_use_scope(const in_use_scope&) = delete;
+    in_use_scope& operator=(const in_use_scope&) = delete;
+
+  private:
+    io_ring& m_ring;
+    const bool m_was_in_use;
+  };
+
   io_uring_sqe* next_sqe(unsigned needed) noexcept;
   void dispatch(const io_uring_cqe& cqe) noexcept;
   void complete(io_operation& op, std::int32_t result, std::uint32_t cqe_flags) noexcept;
@@ -174,6 +205,7 @@ private:
   bool m_wake_armed = false;
   bool m_cancel_everything_asked = false;
   bool m_cancelling_everything = false;
+  volatile bool m_in_use = false;  // see in_use_scope
   std::int64_t m_last_submit_ns = 0;
   io_ready_list m_ready;
   owner_counter m_prepared;
