@@ -393,7 +393,7 @@ void worker::run_item(work_item item) noexcept {
   // with a parking worker's: either it sees that worker counted as a sleeper and wakes it, or
   // that worker's last look sees us busy (m_busy is set before this) and it parks with a timeout
   // instead of for good.
-  if (m_latent_work_can_stall) {
+  if (m_latent_work_can_stall && m_owner.worker_count() > 1) {
     m_owner.idle().notify();
   }
   run_strand(item);
@@ -626,10 +626,10 @@ void worker::run_ready_from_loop() noexcept {
   }
   m_completions_ran_last = true;
   m_busy.store(true, std::memory_order_relaxed);
-  if (m_latent_work_can_stall) {
+  if (m_latent_work_can_stall && m_owner.worker_count() > 1) {
     m_owner.idle().notify();  // as in run_item
   }
-  const std::int64_t started = instrumented ? monotonic_ns() : 0;
+  const std::int64_t started = m_last_clock_ns;
   if constexpr (instrumented) {
     m_busy_since_ns.store(started, std::memory_order_relaxed);
   }
@@ -647,6 +647,7 @@ void worker::run_ready_from_loop() noexcept {
   m_stretches_ended.add();
   if constexpr (instrumented) {
     const std::int64_t ended = monotonic_ns();
+    m_last_clock_ns = ended;
     m_counters.busy_ns.add(static_cast<std::uint64_t>(ended - started));
     m_busy_since_ns.store(0, std::memory_order_release);  // as in end_idle
     if (m_trace.on()) [[unlikely]] {
@@ -752,12 +753,13 @@ void worker::run_from_loop(work_item item, trace_source source) noexcept {
     publish_io_load(m_batch_load);
     return;
   }
-  const std::int64_t started = monotonic_ns();
+  const std::int64_t started = m_last_clock_ns;
   m_busy_since_ns.store(started, std::memory_order_relaxed);
   run_item(item);
   m_stretches_ended.add();
   publish_io_load(m_batch_load);
   const std::int64_t ended = monotonic_ns();
+  m_last_clock_ns = ended;
   m_counters.busy_ns.add(static_cast<std::uint64_t>(ended - started));
   m_busy_since_ns.store(0, std::memory_order_release);  // as in end_idle
   if (m_trace.on()) [[unlikely]] {
@@ -901,6 +903,7 @@ void worker::run() noexcept {
   m_next_heartbeat_ns = m_last_poll_ns + m_interval_ns;
   m_current_interval_ns.store(m_interval_ns, std::memory_order_relaxed);
   m_last_heartbeat_ns = m_last_poll_ns;
+  m_last_clock_ns = m_last_poll_ns;
 
   idle_workers& idle = m_owner.idle();
   bool counted_as_searching = false;  // true after a wake-up: the waker counted us
@@ -932,26 +935,38 @@ void worker::run() noexcept {
     m_may_promote_at_poll.store(false, std::memory_order_relaxed);
     m_batch_load = 0;  // nothing ready here any more
     publish_io_load(0);
-    const std::int64_t idle_since = monotonic_ns();
+    // Statistics builds read the clock as every stretch ends and every sleep does, just before:
+    // a worker alone with its I/O comes here once per batch of completions.
+    const std::int64_t idle_since = instrumented ? m_last_clock_ns : monotonic_ns();
     m_idle_since_ns.store(idle_since, std::memory_order_relaxed);
-    if (!counted_as_searching) {
+    // Alone with I/O in flight, the worker's own completions are its likely next work, and the
+    // sleep in its ring submits, waits for them and reaps them in one system call: searching first
+    // would only cost time (the park's last look still sees work from outside). A worker woken to
+    // search searches.
+    const bool alone_waiting_for_io = m_owner.worker_count() == 1 && m_ring != nullptr && m_ring->in_flight() != 0;
+    const bool searching = counted_as_searching || !alone_waiting_for_io;
+    if (!counted_as_searching && searching) {
       idle.start_searching();
     }
     counted_as_searching = false;
     if (m_ring != nullptr && m_owner.worker_count() > 1) {
       m_ring->submit();  // nothing here to batch with any more (alone, the sleep submits)
     }
-    if (search(next, source)) {
-      idle.found_work();
-      end_idle(idle_since, monotonic_ns());
-      if (!next) {
-        run_ready_from_loop();
-      } else {
-        run_from_loop(next, source);
+    if (searching) {
+      if (search(next, source)) {
+        idle.found_work();
+        const std::int64_t found_at = monotonic_ns();
+        end_idle(idle_since, found_at);
+        m_last_clock_ns = found_at;
+        if (!next) {
+          run_ready_from_loop();
+        } else {
+          run_from_loop(next, source);
+        }
+        continue;
       }
-      continue;
+      idle.stop_searching();
     }
-    idle.stop_searching();
     if (m_owner.finished()) {
       end_idle(idle_since, monotonic_ns());
       break;
@@ -972,8 +987,11 @@ void worker::run() noexcept {
     // The last look also catches tasks that became live after the timeout was chosen: sleeping
     // for good then could leave a worker stalled under latent work with no watcher (see run_item).
     // With a ring, the worker sleeps in it: its own completions end the sleep too.
-    const ring_sleeper in_ring{
-        [](void* ring, std::int64_t timeout) noexcept { static_cast<io_ring*>(ring)->sleep(timeout); }, m_ring.get()};
+    const ring_sleeper in_ring{[](void* self, std::int64_t timeout) noexcept {
+                                 auto& me = *static_cast<worker*>(self);
+                                 me.m_ring->sleep(timeout, me.m_idle_since_ns.load(std::memory_order_relaxed));
+                               },
+                               this};
     const auto reason = idle.park(
         m_index,
         [this, timeout_ns] {
@@ -983,7 +1001,8 @@ void worker::run() noexcept {
         },
         timeout_ns, m_ring != nullptr ? in_ring : ring_sleeper{});
     counted_as_searching = reason == idle_workers::wake_reason::notified;
-    const std::int64_t woke_at = monotonic_ns();
+    const std::int64_t woke_at = instrumented || parked_at != 0 ? monotonic_ns() : 0;
+    m_last_clock_ns = woke_at;
     if (counted_as_searching) {
       m_counters.wakeups.add();
     }

@@ -266,14 +266,14 @@ void io_ring::arm_wake_read() noexcept {
   m_wake_armed = true;
 }
 
-void io_ring::sleep(std::int64_t timeout_ns) noexcept {
+void io_ring::sleep(std::int64_t timeout_ns, std::int64_t clock_ns) noexcept {
   const in_use_scope in_use(*this);
   arm_wake_read();
   if (!m_ready.empty()) {
     return;  // arming had to make room, and reaped completions meanwhile: nothing to wait for
   }
   m_submit_calls.add();
-  m_last_submit_ns = now_ns();
+  m_last_submit_ns = std::max(m_last_submit_ns, clock_ns != 0 ? clock_ns : now_ns());  // arming may have submitted since
   io_uring_cqe* cqe = nullptr;
   if (timeout_ns > 0) {
     __kernel_timespec timeout{timeout_ns / 1'000'000'000, timeout_ns % 1'000'000'000};
