@@ -17,7 +17,8 @@
 // computation on the same worker is submitted before it; work from outside runs while a task's
 // reads keep completing at once (not after its loop), and an I/O completion while a chain of
 // spawns keeps the injection queue busy; an operation a task of a batch of completions prepared is
-// submitted while a later task of that batch computes (a nudge's signal handler submits it); random fork trees whose tasks sleep and
+// submitted while a later task of that batch, or the first of the next, computes (a nudge's signal
+// handler submits it), in every promotion mode; random fork trees whose tasks sleep and
 // throw, on one worker, exact (seeds that once left a worker spinning on a stale task-work flag);
 // shutdown cancels the reads, accepts, sleeps and timed operations of tasks that would wait forever
 // once the runtime has been quiet for io_shutdown_grace (ECANCELED, saying why; a retry fails at
@@ -849,13 +850,16 @@ TEST_CASE("a long task of a batch of completions does not hold back what the bat
   // without forking, until a thread reading that pipe has seen the byte. The loop holds entries
   // prepared by a batch's tasks to submit them together, so the write waited for the whole
   // computation (2 s here, every round); now the idle worker nudges the busy one, whose signal
-  // handler submits it.
+  // handler submits it. In every promotion mode: eager and serial wake no thief at a batch, and a
+  // first version of the fix was left with nobody to nudge there (2 and 3 rounds of 5 in time).
+  const pulse::promotion_mode mode =
+      GENERATE(pulse::promotion_mode::heartbeat, pulse::promotion_mode::eager, pulse::promotion_mode::serial);
   constexpr int rounds = 5;
   std::atomic<int> started{0};
   std::atomic<bool> hog_running{false};
   std::atomic<bool> first_resumed{false};
   std::atomic<bool> byte_seen{false};
-  pulse::runtime rt({.workers = 2});  // after what the spawned task reads: its destructor waits for it
+  pulse::runtime rt({.workers = 2, .promotion = mode});  // after what the spawned task reads
   int requests[2];
   int answers[2];
   REQUIRE(::pipe2(requests, O_CLOEXEC) == 0);
@@ -909,8 +913,107 @@ TEST_CASE("a long task of a batch of completions does not hold back what the bat
   ::close(answers[0]);
   ::close(requests[0]);
   ::close(requests[1]);
+  INFO("promotion mode " << static_cast<int>(mode));
   CHECK(rounds_in_time == rounds);
   // Both reads completed in one batch in (nearly) every round: the nudge was needed, and made.
+  CHECK(rt.stats().io_signal_submits > 0);
+}
+
+namespace {
+
+// Spins until `release` (or 10 s), holding a worker.
+pulse::task<void> spin_until_released(std::atomic<bool>& running, const std::atomic<bool>& release) {
+  running.store(true, std::memory_order_release);
+  const auto give_up = std::chrono::steady_clock::now() + 10s;
+  while (!release.load(std::memory_order_acquire) && std::chrono::steady_clock::now() < give_up) {
+  }
+  co_return;
+}
+
+}  // namespace
+
+TEST_CASE("a long task first in a batch does not hold back what an earlier batch prepared", "[submit]") {
+  // 66 reads of one pipe complete together on one worker (the other is held until then): a batch
+  // of 64 tasks, then one of 2. With a 2-entry ring the 62nd and 63rd tasks' writes fill the
+  // submission queue, so the 64th's write submits them (a submit a moment ago) and then waits
+  // itself; the loop holds it past the batch's end, to go with more. The 65th task, first of the
+  // next batch, computes until a reader thread has seen the 64th's byte. A first version of the
+  // fix looked for held entries only between tasks of one batch: 2 s, every round.
+  constexpr int readers = 66;
+  constexpr int rounds = 3;
+  std::atomic<int> started{0};
+  std::atomic<int> resumed{0};
+  std::atomic<bool> hog_running{false};
+  std::atomic<bool> release{false};
+  std::atomic<bool> byte_seen{false};
+  pulse::runtime rt({.workers = 2, .io_ring_entries = 2});  // after what the spawned task reads
+  int requests[2];
+  int answers[2];
+  REQUIRE(::pipe2(requests, O_CLOEXEC) == 0);
+  REQUIRE(::pipe2(answers, O_CLOEXEC) == 0);
+  const int devnull = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  REQUIRE(devnull >= 0);
+  std::thread answer_reader([&] {
+    char byte = 0;
+    while (::read(answers[0], &byte, 1) == 1) {
+      byte_seen.store(true, std::memory_order_release);
+    }
+  });
+  // False only for the computing task, if it gave up before the byte came.
+  auto reader = [&]() -> pulse::task<bool> {
+    std::array<std::byte, 1> byte{};
+    started.fetch_add(1, std::memory_order_release);
+    co_await pulse::io::read(requests[0], byte, pulse::io::current_position);
+    const int order = resumed.fetch_add(1, std::memory_order_acq_rel) + 1;
+    if (order == 62 || order == 63) {
+      co_await pulse::io::write(devnull, byte, pulse::io::current_position);
+    } else if (order == 64) {
+      co_await pulse::io::write(answers[1], byte, pulse::io::current_position);
+    } else if (order == 65) {
+      release.store(true, std::memory_order_release);  // the other worker may now nudge this one
+      const auto give_up = std::chrono::steady_clock::now() + 2s;
+      while (!byte_seen.load(std::memory_order_acquire) && std::chrono::steady_clock::now() < give_up) {
+      }
+      co_return byte_seen.load(std::memory_order_acquire);
+    }
+    co_return true;
+  };
+  auto all = [&]() -> pulse::task<bool> {
+    std::vector<pulse::task<bool>> tasks;
+    for (int i = 0; i < readers; ++i) {
+      tasks.push_back(reader());
+    }
+    const std::vector<bool> each = co_await pulse::fork_all(std::move(tasks));
+    co_return std::find(each.begin(), each.end(), false) == each.end();
+  };
+  int rounds_in_time = 0;
+  for (int round = 0; round < rounds; ++round) {
+    started.store(0, std::memory_order_relaxed);
+    resumed.store(0, std::memory_order_relaxed);
+    hog_running.store(false, std::memory_order_relaxed);
+    release.store(false, std::memory_order_relaxed);
+    byte_seen.store(false, std::memory_order_relaxed);
+    pulse::spawn(rt, spin_until_released(hog_running, release));
+    while (!hog_running.load(std::memory_order_acquire)) {
+      std::this_thread::yield();
+    }
+    std::thread requester([&] {
+      while (started.load(std::memory_order_acquire) < readers) {
+        std::this_thread::yield();
+      }
+      std::this_thread::sleep_for(5ms);  // every read submitted: the worker waits in its ring
+      const std::array<char, readers> bytes{};
+      [[maybe_unused]] const ssize_t written = ::write(requests[1], bytes.data(), bytes.size());
+    });
+    rounds_in_time += pulse::sync_wait(rt, all()) ? 1 : 0;
+    requester.join();
+  }
+  ::close(answers[1]);
+  answer_reader.join();
+  for (const int fd : {answers[0], requests[0], requests[1], devnull}) {
+    ::close(fd);
+  }
+  CHECK(rounds_in_time == rounds);
   CHECK(rt.stats().io_signal_submits > 0);
 }
 

@@ -336,10 +336,21 @@ void worker::wait_for(stack_job& job) noexcept {
 }
 
 void worker::publish_entries_held() noexcept {
-  // Tasks of the batch that ran before prepared operations, and the next one may compute for long
-  // without polling: thieves may then nudge us, and the signal handler submits them.
-  if (m_ring->unsubmitted() != 0 && m_entries_held_since_ns.load(std::memory_order_relaxed) == 0) {
-    m_entries_held_since_ns.store(std::max<std::int64_t>(m_ring->last_submit_ns(), 1), std::memory_order_relaxed);
+  // Tasks of this batch or of an earlier one prepared operations that service_ring held back, and
+  // the next task may compute for long without polling: thieves may then nudge us, and the signal
+  // handler submits them. The ring zeroes the word when it submits, whoever asks it to.
+  if (m_ring->unsubmitted() == 0 || m_entries_held_since_ns.load(std::memory_order_relaxed) != 0) {
+    return;
+  }
+  // They were prepared after the last submit, and (statistics builds) most of them after the
+  // loop's latest clock reading, just before the batch: a thief nudges once they may have waited
+  // a poll period.
+  const std::int64_t prepared_since = std::max(m_ring->last_submit_ns(), instrumented ? m_last_clock_ns : 0);
+  m_entries_held_since_ns.store(std::max<std::int64_t>(prepared_since, 1), std::memory_order_relaxed);
+  if (!m_latent_work_can_stall && m_owner.worker_count() > 1) {
+    // Eager and serial modes wake no thief at a batch (run_ready_from_loop): one that parked with
+    // no worker busy sleeps until woken, and only a searching thief nudges.
+    m_owner.idle().notify();
   }
 }
 
@@ -371,7 +382,6 @@ void worker::on_heartbeat_signal() noexcept {
   // async-signal-safe, unless the signal interrupted the ring's own code (see io_ring). A long task
   // not resumed by the ring holds nothing back: the loop submits before it runs (service_ring).
   if (m_entries_held_since_ns.load(std::memory_order_relaxed) != 0 && m_ring->submit_unless_interrupted()) {
-    m_entries_held_since_ns.store(0, std::memory_order_relaxed);
     m_counters.signal_submits.fetch_add(1, std::memory_order_relaxed);
   }
   // A signal that lands inside an owner operation is left to the next poll. Otherwise only what is
@@ -512,6 +522,7 @@ void worker::start_ring() noexcept {
   }
   try {
     m_ring = std::make_unique<io_ring>(m_owner.options().io_ring_entries);
+    m_ring->clear_on_submit(m_entries_held_since_ns);
     m_owner.idle().set_wake_fd(m_index, m_ring->wake_fd());
   } catch (const ring_setup_error& error) {
     m_ring.reset();
@@ -635,9 +646,7 @@ void worker::run_ready_from_loop() noexcept {
   }
   std::uint32_t resumed = 0;
   do {
-    if (resumed != 0) {
-      publish_entries_held();
-    }
+    publish_entries_held();
     run_strand(work_item::coroutine(next));
     ++resumed;
   } while ((next = next_resumption(ready, batch_nodes)));

@@ -170,7 +170,15 @@ void io_ring::cancel_everything() noexcept {
   io_uring_sqe_set_data64(sqe, cancel_everything_tag);
 }
 
+void io_ring::forget_held() noexcept {
+  // relaxed: the owner's word; readers take it as a hint.
+  if (m_held_since_ns != nullptr && m_held_since_ns->load(std::memory_order_relaxed) != 0) {
+    m_held_since_ns->store(0, std::memory_order_relaxed);
+  }
+}
+
 void io_ring::submit() noexcept {
+  forget_held();  // nothing waits from here on, whether this call sends it or an earlier one did
   if (unsubmitted() == 0) {
     return;
   }
@@ -183,11 +191,12 @@ void io_ring::submit() noexcept {
 }
 
 bool io_ring::submit_unless_interrupted() noexcept {
-  if (m_in_use || unsubmitted() == 0) {
+  if (m_in_use) {
     return false;
   }
+  const bool any = unsubmitted() != 0;
   submit();
-  return true;
+  return any;
 }
 
 bool io_ring::completions_pending() const noexcept {
@@ -272,6 +281,7 @@ void io_ring::sleep(std::int64_t timeout_ns, std::int64_t clock_ns) noexcept {
   if (!m_ready.empty()) {
     return;  // arming had to make room, and reaped completions meanwhile: nothing to wait for
   }
+  forget_held();
   m_submit_calls.add();
   m_last_submit_ns = std::max(m_last_submit_ns, clock_ns != 0 ? clock_ns : now_ns());  // arming may have submitted since
   io_uring_cqe* cqe = nullptr;

@@ -152,6 +152,9 @@ public:
   // submit(), from a signal handler on the owner's thread: true if it submitted; false if there was
   // nothing to submit, or the signal interrupted the ring's own code (then the owner submits soon).
   bool submit_unless_interrupted() noexcept;
+  // A word the owner sets when entries wait for a submit (the time they have waited since, for
+  // other threads to read), which the ring zeroes whenever it submits, whoever asked it to.
+  void clear_on_submit(std::atomic<std::int64_t>& held_since_ns) noexcept { m_held_since_ns = &held_since_ns; }
   // Whether completions may be waiting: reads the shared rings only (no system call). A hint: the
   // kernel's task-work flag counts, and the kernel (6.18 here) can leave it set with no work
   // queued, clearing it only when it next runs task work.
@@ -195,6 +198,8 @@ private:
     const bool m_was_in_use;
   };
 
+  // Zeroes the clear_on_submit word: entries are about to go.
+  void forget_held() noexcept;
   io_uring_sqe* next_sqe(unsigned needed) noexcept;
   void dispatch(const io_uring_cqe& cqe) noexcept;
   void complete(io_operation& op, std::int32_t result, std::uint32_t cqe_flags) noexcept;
@@ -208,6 +213,7 @@ private:
   bool m_cancel_everything_asked = false;
   bool m_cancelling_everything = false;
   volatile bool m_in_use = false;  // see in_use_scope
+  std::atomic<std::int64_t>* m_held_since_ns = nullptr;  // see clear_on_submit
   std::int64_t m_last_submit_ns = 0;
   io_ready_list m_ready;
   owner_counter m_prepared;
