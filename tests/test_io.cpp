@@ -843,6 +843,47 @@ TEST_CASE("an I/O completion is not held back by a stream of queued work", "[sub
   CHECK(completed_before_giving_up);
 }
 
+namespace {
+
+// A pipe whose bytes a thread of its own reads, noting that one came: how a test sees a write
+// reach the kernel while the worker that prepared it is still busy.
+class watched_pipe {
+public:
+  watched_pipe() {
+    REQUIRE(::pipe2(m_ends, O_CLOEXEC) == 0);
+    m_reader = std::thread([this] {
+      char byte = 0;
+      while (::read(m_ends[0], &byte, 1) == 1) {
+        m_byte_seen.store(true, std::memory_order_release);
+      }
+    });
+  }
+  watched_pipe(const watched_pipe&) = delete;
+  watched_pipe& operator=(const watched_pipe&) = delete;
+  ~watched_pipe() {
+    ::close(m_ends[1]);
+    m_reader.join();
+    ::close(m_ends[0]);
+  }
+  int write_end() const noexcept { return m_ends[1]; }
+  void forget() noexcept { m_byte_seen.store(false, std::memory_order_relaxed); }
+  // Spins (as a task computing would, never yielding its worker) until a byte has come, or for
+  // at most 2 s; whether one came.
+  bool spin_until_byte_seen() const noexcept {
+    const auto give_up = std::chrono::steady_clock::now() + 2s;
+    while (!m_byte_seen.load(std::memory_order_acquire) && std::chrono::steady_clock::now() < give_up) {
+    }
+    return m_byte_seen.load(std::memory_order_acquire);
+  }
+
+private:
+  int m_ends[2] = {-1, -1};
+  std::atomic<bool> m_byte_seen{false};
+  std::thread m_reader;
+};
+
+}  // namespace
+
 TEST_CASE("a long task of a batch of completions does not hold back what the batch's earlier tasks prepared", "[submit]") {
   // Two tasks read one byte each from the same pipe on the same worker (the other worker is held
   // by a spinning task until both wait), so that one write of two bytes completes both reads in
@@ -858,18 +899,10 @@ TEST_CASE("a long task of a batch of completions does not hold back what the bat
   std::atomic<int> started{0};
   std::atomic<bool> hog_running{false};
   std::atomic<bool> first_resumed{false};
-  std::atomic<bool> byte_seen{false};
+  watched_pipe answers;
   pulse::runtime rt({.workers = 2, .promotion = mode});  // after what the spawned task reads
   int requests[2];
-  int answers[2];
   REQUIRE(::pipe2(requests, O_CLOEXEC) == 0);
-  REQUIRE(::pipe2(answers, O_CLOEXEC) == 0);
-  std::thread answer_reader([&] {
-    char byte = 0;
-    while (::read(answers[0], &byte, 1) == 1) {
-      byte_seen.store(true, std::memory_order_release);
-    }
-  });
   // Whether the task, if it was the second to run, saw the byte before giving up (the first, which
   // writes, says whether its write went through).
   auto reader = [&]() -> pulse::task<bool> {
@@ -879,12 +912,9 @@ TEST_CASE("a long task of a batch of completions does not hold back what the bat
       co_return false;
     }
     if (!first_resumed.exchange(true, std::memory_order_acq_rel)) {
-      co_return co_await pulse::io::write(answers[1], byte, pulse::io::current_position) == 1;
+      co_return co_await pulse::io::write(answers.write_end(), byte, pulse::io::current_position) == 1;
     }
-    const auto give_up = std::chrono::steady_clock::now() + 2s;
-    while (!byte_seen.load(std::memory_order_acquire) && std::chrono::steady_clock::now() < give_up) {
-    }
-    co_return byte_seen.load(std::memory_order_acquire);
+    co_return answers.spin_until_byte_seen();
   };
   auto both = [&]() -> pulse::task<std::tuple<bool, bool>> { co_return co_await pulse::fork(reader(), reader()); };
   int rounds_in_time = 0;
@@ -892,7 +922,7 @@ TEST_CASE("a long task of a batch of completions does not hold back what the bat
     started.store(0, std::memory_order_relaxed);
     hog_running.store(false, std::memory_order_relaxed);
     first_resumed.store(false, std::memory_order_relaxed);
-    byte_seen.store(false, std::memory_order_relaxed);
+    answers.forget();
     pulse::spawn(rt, spin_until_started(started, 2, hog_running));
     while (!hog_running.load(std::memory_order_acquire)) {
       std::this_thread::yield();
@@ -908,9 +938,6 @@ TEST_CASE("a long task of a batch of completions does not hold back what the bat
     requester.join();
     rounds_in_time += first && second ? 1 : 0;
   }
-  ::close(answers[1]);
-  answer_reader.join();
-  ::close(answers[0]);
   ::close(requests[0]);
   ::close(requests[1]);
   INFO("promotion mode " << static_cast<int>(mode));
@@ -945,20 +972,12 @@ TEST_CASE("a long task first in a batch does not hold back what an earlier batch
   std::atomic<int> resumed{0};
   std::atomic<bool> hog_running{false};
   std::atomic<bool> release{false};
-  std::atomic<bool> byte_seen{false};
+  watched_pipe answers;
   pulse::runtime rt({.workers = 2, .io_ring_entries = 2});  // after what the spawned task reads
   int requests[2];
-  int answers[2];
   REQUIRE(::pipe2(requests, O_CLOEXEC) == 0);
-  REQUIRE(::pipe2(answers, O_CLOEXEC) == 0);
   const int devnull = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
   REQUIRE(devnull >= 0);
-  std::thread answer_reader([&] {
-    char byte = 0;
-    while (::read(answers[0], &byte, 1) == 1) {
-      byte_seen.store(true, std::memory_order_release);
-    }
-  });
   // False only for the computing task, if it gave up before the byte came.
   auto reader = [&]() -> pulse::task<bool> {
     std::array<std::byte, 1> byte{};
@@ -968,13 +987,10 @@ TEST_CASE("a long task first in a batch does not hold back what an earlier batch
     if (order == 62 || order == 63) {
       co_await pulse::io::write(devnull, byte, pulse::io::current_position);
     } else if (order == 64) {
-      co_await pulse::io::write(answers[1], byte, pulse::io::current_position);
+      co_await pulse::io::write(answers.write_end(), byte, pulse::io::current_position);
     } else if (order == 65) {
       release.store(true, std::memory_order_release);  // the other worker may now nudge this one
-      const auto give_up = std::chrono::steady_clock::now() + 2s;
-      while (!byte_seen.load(std::memory_order_acquire) && std::chrono::steady_clock::now() < give_up) {
-      }
-      co_return byte_seen.load(std::memory_order_acquire);
+      co_return answers.spin_until_byte_seen();
     }
     co_return true;
   };
@@ -992,7 +1008,7 @@ TEST_CASE("a long task first in a batch does not hold back what an earlier batch
     resumed.store(0, std::memory_order_relaxed);
     hog_running.store(false, std::memory_order_relaxed);
     release.store(false, std::memory_order_relaxed);
-    byte_seen.store(false, std::memory_order_relaxed);
+    answers.forget();
     pulse::spawn(rt, spin_until_released(hog_running, release));
     while (!hog_running.load(std::memory_order_acquire)) {
       std::this_thread::yield();
@@ -1008,9 +1024,7 @@ TEST_CASE("a long task first in a batch does not hold back what an earlier batch
     rounds_in_time += pulse::sync_wait(rt, all()) ? 1 : 0;
     requester.join();
   }
-  ::close(answers[1]);
-  answer_reader.join();
-  for (const int fd : {answers[0], requests[0], requests[1], devnull}) {
+  for (const int fd : {requests[0], requests[1], devnull}) {
     ::close(fd);
   }
   CHECK(rounds_in_time == rounds);
