@@ -1,8 +1,18 @@
 // How workers that run out of work search, park and are woken.
 //
 // A worker with no work first searches (steals, polls the injection queue) for a while, counted in
-// `searching`; then it parks: it puts itself on the idle stack, counts itself in `sleepers`, issues
-// a seq_cst fence, looks once more for work, and only then sleeps on its own futex word.
+// `searching`; then it parks: it arms its slot's word, counts itself in `sleepers`, issues a
+// seq_cst fence, looks once more for work, and only then sleeps on its own futex word.
+//
+// The slots are lock-free: a worker alone with its I/O parks once per batch of completions (once
+// per request, for a server with one connection), and a mutex around an idle stack cost it four
+// locked instructions per park, a tenth of a nop's round trip. Each worker's word is
+//   not_parked -> armed            the worker, parking (release: its wake fd is set before);
+//   armed -> not_parked            the worker, cancelling (a compare-exchange);
+//   armed -> notified | shutdown   a waker, claiming it (a compare-exchange).
+// Exactly one compare-exchange wins on an armed word, so a parked worker is claimed by one waker or
+// leaves by itself, never both: whoever wins takes it out of `sleepers`, and a worker that lost
+// to a waker honours the reason the waker wrote (it is counted as searching, for one).
 //
 // Waking. Whoever makes work available calls notify(): a seq_cst fence, then a look at the
 // counts. With the parker's fence-then-recheck this is the store-buffering pattern: either the
@@ -14,9 +24,12 @@
 // A searcher that finds work while it is the last one searching wakes another sleeper (chain
 // wake), so work published while it was searching still gets a searcher.
 //
-// Which sleeper. By default the one that parked last (its caches are the warmest). Work that
-// arrives from outside the runtime names a ranking instead (the distance from the submitting
-// thread's CPU), and the nearest sleeper is woken.
+// Which sleeper. By default the one that parked last (its caches are the warmest): each park takes
+// a number from a shared counter, bumped without a read-modify-write, so two parks at once may
+// draw the same one, and then either is woken; it is only a preference. Work that arrives from
+// outside the runtime names a ranking instead (the distance from the submitting thread's CPU), and
+// the nearest sleeper is woken. A waker looks at every slot: wakes are the rare path, and a
+// runtime has a worker per core.
 //
 // Where a worker sleeps. On its futex word by default. A worker with an io_uring ring sleeps in the
 // ring instead (so that its own I/O completions wake it too), after registering the ring's wake-up
@@ -35,8 +48,6 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
-#include <vector>
 
 namespace pulse::detail {
 
@@ -78,8 +89,9 @@ public:
   void found_work() noexcept;
   void stop_searching() noexcept { m_searching.fetch_sub(1, std::memory_order_seq_cst); }
 
-  // Worker `self` sleeps in its ring from now on, and is woken by writing `fd`.
-  void set_wake_fd(unsigned self, int fd);
+  // Worker `self` sleeps in its ring from now on, and is woken by writing `fd`. Called on its own
+  // thread, before it first parks.
+  void set_wake_fd(unsigned self, int fd) noexcept;
 
   // Parks worker `self` until woken, or for at most `timeout_ns` if positive. `work_or_exit_visible`
   // is evaluated after the worker is counted as a sleeper and after a seq_cst fence; if it returns
@@ -99,8 +111,10 @@ public:
   void notify(wake_rank nearest = {}) noexcept {
     // seq_cst fence: orders the caller's push before the loads below; see the header comment.
     seq_cst_fence();
-    // relaxed: the fence above does the ordering.
-    if (m_searching.load(std::memory_order_relaxed) == 0 && m_sleepers.load(std::memory_order_relaxed) != 0) {
+    // relaxed for `searching`: the fence above does the ordering. acquire for `sleepers`: a sleeper
+    // counted itself after arming its word (a release sequence of read-modify-writes), so wake_one
+    // finds that word armed, unless it has changed since.
+    if (m_searching.load(std::memory_order_relaxed) == 0 && m_sleepers.load(std::memory_order_acquire) != 0) {
       wake_one(nearest);
     }
   }
@@ -110,22 +124,27 @@ public:
 
 private:
   struct alignas(cache_line) slot {
-    // 0: asleep or about to be; otherwise the wake_reason (+1) the waker chose.
+    // not_parked, armed (asleep or about to be), or the wake_reason a waker chose (see word_for).
     std::atomic<std::uint32_t> word{0};
-    int wake_fd = -1;  // guarded by m_mutex
+    std::atomic<std::uint64_t> parked_as{0};  // the park's number: the highest parked last
+    std::atomic<int> wake_fd{-1};
   };
 
-  void prepare_park(unsigned self);
-  wake_reason cancel_park(unsigned self);
+  void prepare_park(unsigned self) noexcept;
+  wake_reason cancel_park(unsigned self) noexcept;
   wake_reason sleep(unsigned self, std::int64_t timeout_ns, ring_sleeper in_ring);
-  // Ends `target`'s sleep, on its futex or in its ring; `fd` is its wake fd, read under the mutex.
-  void wake_sleeper(unsigned target, int fd) noexcept;
+  // Claims `target`, armed, with `reason`: true if this call won it (and took it out of sleepers).
+  bool claim(unsigned target, wake_reason reason) noexcept;
+  // Ends `target`'s sleep, on its futex or in its ring.
+  void wake_sleeper(unsigned target) noexcept;
   void wake_one(wake_rank nearest = {}) noexcept;
+  // The armed worker `nearest` ranks lowest, the last parked among equals; m_workers if none.
+  unsigned armed_choice(wake_rank nearest) const noexcept;
 
   alignas(cache_line) std::atomic<unsigned> m_searching{0};
   alignas(cache_line) std::atomic<unsigned> m_sleepers{0};
-  std::mutex m_mutex;  // guards m_stack: parking is the slow path
-  std::vector<unsigned> m_stack;
+  std::atomic<std::uint64_t> m_parks{0};  // numbers parks, for the choice of the last parked
+  const unsigned m_workers;
   std::unique_ptr<slot[]> m_slots;
 };
 
