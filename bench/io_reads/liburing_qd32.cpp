@@ -1,12 +1,10 @@
 // Raw liburing, 32 reads in flight: the io_uring baseline a pulse file read is measured against.
-// One ring on the benchmark thread, no SQPOLL (it would take one of two cores), and
-// SINGLE_ISSUER|DEFER_TASKRUN when the kernel takes them (completions are then posted only when
-// this thread enters the kernel to wait, the mode a pulse worker's ring runs in); plain flags
-// otherwise. The loop: fill 32 slots, then submit-and-wait, reap every completion, verify it and
-// refill its slot with the next read, so 32 stay in flight until the iteration's batch runs out.
-// Buffered reads of cached pages usually complete inside io_uring_enter, so this measures
-// batching 32 reads per syscall more than asynchrony.
+// One ring on the benchmark thread (raw_ring.hpp). The loop: fill 32 slots, then submit-and-wait,
+// reap every completion, verify it and refill its slot with the next read, so 32 stay in flight
+// until the iteration's batch runs out. Buffered reads of cached pages usually complete inside
+// io_uring_enter, so this measures batching 32 reads per syscall more than asynchrony.
 #include "io_reads/io_reads.hpp"
+#include "io_reads/raw_ring.hpp"
 
 #include <benchmark/benchmark.h>
 #include <liburing.h>
@@ -21,32 +19,15 @@ namespace io = pulse_bench::io_reads;
 
 constexpr unsigned queue_depth = 32;
 
-// The ring with the flags a pulse worker would use, falling back to none on an older kernel.
-int init_ring(io_uring& ring, unsigned& flags_used) {
-  io_uring_params params{};
-  params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
-  int rc = io_uring_queue_init_params(queue_depth, &ring, &params);
-  if (rc == -EINVAL) {
-    params = io_uring_params{};
-    rc = io_uring_queue_init_params(queue_depth, &ring, &params);
-  }
-  flags_used = params.flags;
-  return rc;
-}
-
 void io_reads_liburing_qd32(benchmark::State& state) {
   const int fd = io::file_fd_or_skip(state);
   if (fd < 0) {
     return;
   }
   io_uring ring;
-  unsigned flags = 0;
-  if (const int rc = init_ring(ring, flags); rc < 0) {
-    // EPERM / ENOSYS: io_uring disabled here (seccomp, io_uring_disabled); say so, do not crash.
-    state.SkipWithError(("io_uring_queue_init: " + std::string(std::strerror(-rc))).c_str());
+  if (!io::init_raw_ring(state, ring, queue_depth)) {
     return;
   }
-  state.SetLabel((flags & IORING_SETUP_DEFER_TASKRUN) != 0 ? "single_issuer|defer_taskrun" : "no setup flags");
 
   std::array<io::block_buffer, queue_depth> buffers;
   std::array<std::uint64_t, queue_depth> offsets{};
