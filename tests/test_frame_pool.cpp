@@ -3,7 +3,8 @@
 // their pool; blocks freed by another thread return to their home pool (remote frees) and are
 // reused; frees of memory from another node are counted; a pool with live blocks is orphaned, not
 // freed, and its blocks can still be freed later; frames created off the workers take the fallback
-// pool and may be freed anywhere; a custom memory_resource given in runtime_options supplies every
+// pool and may be freed anywhere; an orphaned pool is freed by the first sweep after its last
+// block comes back (a runtime created or destroyed), its chunks returned to the upstream; a custom memory_resource given in runtime_options supplies every
 // chunk and gets every one back, and need not be thread-safe; frames above the largest class, also
 // when they outlive the runtime whose worker made them; the process's RSS falls back after
 // a runtime with large pools is destroyed; the inline reads of a worker's thread-locals (its free
@@ -118,12 +119,20 @@ TEST_CASE("blocks freed by other threads go home and are reused", "[frames][remo
   CHECK(upstream.deallocations == upstream.allocations);
 }
 
-TEST_CASE("a pool with live blocks is orphaned, and they can still be freed into it", "[frames]") {
-  auto* pool = new frame_pool(nullptr, 0);
+TEST_CASE("a pool with live blocks is orphaned, and freed by the first sweep after they come back", "[frames]") {
+  counting_resource upstream;
+  const std::size_t orphans_before = frame_pool::sweep_orphans();
+  auto* pool = new frame_pool(borrowed(upstream), 0);
   void* kept = pool->allocate(0);
+  void* kept_too = pool->allocate(frame_class_of(1000));
   CHECK_FALSE(frame_pool::release_or_orphan(pool));
+  CHECK(frame_pool::sweep_orphans() == orphans_before + 1);
   pool->free_remote(kept);  // e.g. a task created on a worker, destroyed after its runtime
-  CHECK(frame_pool::release_or_orphan(pool));
+  CHECK(frame_pool::sweep_orphans() == orphans_before + 1);  // one block still out
+  std::thread([&] { pool->free_remote(kept_too); }).join();
+  CHECK(frame_pool::sweep_orphans() == orphans_before);
+  CHECK(upstream.allocations == 2);
+  CHECK(upstream.deallocations == upstream.allocations);
 }
 
 TEST_CASE("frees of memory from another node are counted", "[frames][numa]") {
@@ -189,6 +198,33 @@ TEST_CASE("a frame above the largest class may outlive the runtime whose worker 
   dropped = {};  // never started: freed on this thread
   pulse::runtime other{{.workers = 1}};
   CHECK(pulse::sync_wait(other, std::move(kept)) == 8193);  // run and freed on another runtime's worker
+}
+
+// A task with a frame from the pools, made on a worker of one runtime and handed out unstarted.
+pulse::task<long> small_frame() { co_return 7; }
+pulse::task<pulse::task<long>> make_small_frame() { co_return small_frame(); }
+
+TEST_CASE("a runtime's pools outlive it for frames kept past it, and go when those frames do", "[frames][orphan]") {
+  // Each worker's pool is orphaned when the runtime goes while one of its frames lives on; once the
+  // frame is freed, the next runtime made (or destroyed) frees the pool, and its chunks go back to
+  // the upstream. Before, an orphan was never freed.
+  counting_resource upstream;
+  const std::size_t orphans_before = frame_pool::sweep_orphans();
+  pulse::task<long> kept;
+  {
+    pulse::runtime maker{{.workers = 1, .frame_memory = &upstream}};
+    kept = pulse::sync_wait(maker, make_small_frame());
+  }
+  CHECK(frame_pool::sweep_orphans() == orphans_before + 1);
+  CHECK(upstream.deallocations < upstream.allocations);  // the orphan keeps its chunk
+  {
+    pulse::runtime other{{.workers = 1}};
+    CHECK(pulse::sync_wait(other, std::move(kept)) == 7);  // run and freed on another runtime's worker
+  }
+  // Freed by `other`'s destruction at the latest (looked at before sweeping here).
+  CHECK(upstream.deallocations == upstream.allocations);
+  CHECK(upstream.bytes_outstanding == 0);
+  CHECK(frame_pool::sweep_orphans() == orphans_before);
 }
 
 // fib by fork whose every frame is larger than any class.

@@ -4,9 +4,11 @@
 
 #include <pulse/detail/frame_allocator.hpp>
 
+#include <algorithm>
 #include <memory>
 #include <new>
 #include <utility>
+#include <vector>
 
 namespace pulse::detail {
 namespace {
@@ -42,6 +44,18 @@ inline constexpr std::size_t large_frame_alignment = __STDCPP_DEFAULT_NEW_ALIGNM
 static_assert(sizeof(large_frame_header) % large_frame_alignment == 0 && alignof(large_frame_header) <= large_frame_alignment);
 
 constexpr std::size_t large_frame_total(std::size_t frame_bytes) noexcept { return sizeof(large_frame_header) + frame_bytes; }
+
+// The pools whose runtime is gone while some of their frames live on (see the header). Never
+// destroyed, like the fallback pool: frames may be freed into an orphan until exit.
+struct orphanage {
+  std::mutex mutex;
+  std::vector<frame_pool*> pools;  // guarded by mutex
+};
+
+orphanage& orphans() noexcept {
+  static orphanage* const instance = new orphanage();
+  return *instance;
+}
 
 }  // namespace
 
@@ -121,6 +135,11 @@ bool frame_pool::take_remote_frees() noexcept {
   return took;
 }
 
+bool frame_pool::all_blocks_back() noexcept {
+  take_remote_frees();
+  return live_blocks() == 0;
+}
+
 std::uint64_t frame_pool::live_blocks() const noexcept {
   std::uint64_t free_blocks = 0;
   for (const free_block* list : heads) {
@@ -132,12 +151,34 @@ std::uint64_t frame_pool::live_blocks() const noexcept {
 }
 
 bool frame_pool::release_or_orphan(frame_pool* pool) noexcept {
-  pool->take_remote_frees();
-  if (pool->live_blocks() != 0) {
-    return false;  // live frames still point into it: leave it to them
+  sweep_orphans();
+  if (pool->all_blocks_back()) {
+    delete pool;
+    return true;
   }
-  delete pool;
-  return true;
+  // Live frames still point into it: leave it to them, to be freed by a later sweep.
+  orphanage& all = orphans();
+  const std::lock_guard lock(all.mutex);
+  try {
+    all.pools.push_back(pool);
+  } catch (...) {
+    // No memory to remember it: it stays for its frames and is never freed, a leak of its
+    // chunks rather than a crash.
+  }
+  return false;
+}
+
+std::size_t frame_pool::sweep_orphans() noexcept {
+  orphanage& all = orphans();
+  const std::lock_guard lock(all.mutex);
+  std::erase_if(all.pools, [](frame_pool* pool) {
+    if (!pool->all_blocks_back()) {
+      return false;
+    }
+    delete pool;
+    return true;
+  });
+  return all.pools.size();
 }
 
 void* frame_allocate_any(std::size_t bytes) {
