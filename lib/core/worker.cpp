@@ -640,7 +640,7 @@ void worker::run_ready_from_loop() noexcept {
   if (m_latent_work_can_stall && m_owner.worker_count() > 1) {
     m_owner.idle().notify();  // as in run_item
   }
-  const std::int64_t started = m_last_clock_ns;
+  const std::int64_t started = instrumented ? stretch_start_ns() : 0;
   if constexpr (instrumented) {
     m_busy_since_ns.store(started, std::memory_order_relaxed);
   }
@@ -743,6 +743,13 @@ void worker::publish_io_load(std::uint32_t load) noexcept {
   }
 }
 
+std::int64_t worker::stretch_start_ns() noexcept {
+  if (m_last_clock_ns == 0) {
+    m_last_clock_ns = monotonic_ns();
+  }
+  return m_last_clock_ns;
+}
+
 void worker::end_idle(std::int64_t idle_since, std::int64_t now) noexcept {
   if constexpr (!instrumented) {
     return;
@@ -762,7 +769,7 @@ void worker::run_from_loop(work_item item, trace_source source) noexcept {
     publish_io_load(m_batch_load);
     return;
   }
-  const std::int64_t started = m_last_clock_ns;
+  const std::int64_t started = stretch_start_ns();
   m_busy_since_ns.store(started, std::memory_order_relaxed);
   run_item(item);
   m_stretches_ended.add();
@@ -925,7 +932,11 @@ void worker::run() noexcept {
       bool queued_work_first = false;
       if (m_ring != nullptr) {
         take_handed_over(*this);
+        const std::uint64_t kernel_entries = m_ring->kernel_entries();
         queued_work_first = service_ring();
+        if (m_ring->kernel_entries() != kernel_entries) {
+          m_last_clock_ns = 0;  // time went to the kernel since the last reading: read again
+        }
         if (!queued_work_first && !m_ring->ready().empty()) {
           run_ready_from_loop();
           continue;
@@ -944,9 +955,9 @@ void worker::run() noexcept {
     m_may_promote_at_poll.store(false, std::memory_order_relaxed);
     m_batch_load = 0;  // nothing ready here any more
     publish_io_load(0);
-    // Statistics builds read the clock as every stretch ends and every sleep does, just before:
-    // a worker alone with its I/O comes here once per batch of completions.
-    const std::int64_t idle_since = instrumented ? m_last_clock_ns : monotonic_ns();
+    // Statistics builds read the clock as every stretch ends and every sleep does: a worker alone
+    // with its I/O comes here once per batch of completions.
+    const std::int64_t idle_since = instrumented ? stretch_start_ns() : monotonic_ns();
     m_idle_since_ns.store(idle_since, std::memory_order_relaxed);
     // Alone with I/O in flight, the worker's own completions are its likely next work, and the
     // sleep in its ring submits, waits for them and reaps them in one system call: searching first
@@ -996,9 +1007,13 @@ void worker::run() noexcept {
     // The last look also catches tasks that became live after the timeout was chosen: sleeping
     // for good then could leave a worker stalled under latent work with no watcher (see run_item).
     // With a ring, the worker sleeps in it: its own completions end the sleep too.
+    // Alone, the idle spell began just before (no search): it stamps the sleep's submission.
+    // Otherwise a search of up to a few hundred microseconds came in between, and the ring reads
+    // the clock (stamping earlier would make service_ring submit sooner than its poll period).
     const ring_sleeper in_ring{[](void* self, std::int64_t timeout) noexcept {
                                  auto& me = *static_cast<worker*>(self);
-                                 me.m_ring->sleep(timeout, me.m_idle_since_ns.load(std::memory_order_relaxed));
+                                 const bool alone = me.m_owner.worker_count() == 1;
+                                 me.m_ring->sleep(timeout, alone ? me.m_idle_since_ns.load(std::memory_order_relaxed) : 0);
                                },
                                this};
     const auto reason = idle.park(

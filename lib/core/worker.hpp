@@ -183,6 +183,8 @@ private:
   void publish_io_load(std::uint32_t load) noexcept;
   // run_item from the worker loop: counted as busy time, traced as a task span.
   void run_from_loop(work_item item, trace_source source) noexcept;
+  // Where a busy stretch or idle spell that begins now begins: m_last_clock_ns, read again if 0.
+  std::int64_t stretch_start_ns() noexcept;
   // Counts the idle stretch that began at idle_since and ends at now.
   void end_idle(std::int64_t idle_since, std::int64_t now) noexcept;
 
@@ -243,10 +245,10 @@ private:
   // Whether the loop last ran a batch of completions (then queued work has the next turn) rather
   // than an item from the queues or a steal (then completions do): see service_ring.
   bool m_completions_ran_last = false;
-  // The worker loop's latest clock reading, in statistics builds: where busy stretches and idle
-  // spells begin, since every path to one reads the clock just before (a stretch's end, a wake-up,
-  // a search's end). A clock read costs 20 ns here, and a worker alone with its I/O would otherwise
-  // read it five times per batch of completions.
+  // The worker loop's latest clock reading, in statistics builds (a stretch's end, a wake-up, a
+  // search's end), or 0 once time went to the kernel after it (service_ring submitted or reaped):
+  // where the next busy stretch or idle spell begins. A clock read costs 20 ns here, and a worker
+  // alone with its I/O would otherwise read it five times per batch of completions.
   std::int64_t m_last_clock_ns = 0;
   volatile bool m_in_critical = false;
   volatile bool m_missed_signal = false;

@@ -184,6 +184,7 @@ void io_ring::submit() noexcept {
   }
   const in_use_scope in_use(*this);
   m_submit_calls.add();
+  ++m_kernel_entries;
   m_last_submit_ns = now_ns();
   // EINTR, EAGAIN, EBUSY: nothing taken this time; the entries stay queued for the next call.
   // With SUBMIT_ALL (or per-entry errors posted as CQEs) no entry is lost to another error.
@@ -209,6 +210,7 @@ void io_ring::reap() noexcept {
   const in_use_scope in_use(*this);
   const unsigned flags = __atomic_load_n(m_ring.sq.kflags, __ATOMIC_RELAXED);
   if ((flags & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW)) != 0) {
+    ++m_kernel_entries;
     io_uring_get_events(&m_ring);  // runs deferred completion work, flushes overflowed CQEs
   }
   while (true) {
@@ -227,6 +229,7 @@ void io_ring::reap() noexcept {
     if (!io_uring_cq_has_overflow(&m_ring)) {
       return;
     }
+    ++m_kernel_entries;
     io_uring_get_events(&m_ring);
   }
 }
@@ -283,6 +286,7 @@ void io_ring::sleep(std::int64_t timeout_ns, std::int64_t clock_ns) noexcept {
   }
   forget_held();
   m_submit_calls.add();
+  ++m_kernel_entries;
   m_last_submit_ns = std::max(m_last_submit_ns, clock_ns != 0 ? clock_ns : now_ns());  // arming may have submitted since
   io_uring_cqe* cqe = nullptr;
   if (timeout_ns > 0) {

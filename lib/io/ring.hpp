@@ -144,6 +144,9 @@ public:
   std::uint64_t prepared() const noexcept { return m_prepared.read(); }
   std::uint64_t completed() const noexcept { return m_completed.read(); }
   std::uint64_t submit_calls() const noexcept { return m_submit_calls.read(); }
+  // System calls the ring has made (submits, sleeps, and the reaps that had to enter): its owner
+  // compares two readings to know whether time went to the kernel in between.
+  std::uint64_t kernel_entries() const noexcept { return m_kernel_entries; }
   // When entries last went to the kernel (steady clock, nanoseconds; 0: never).
   std::int64_t last_submit_ns() const noexcept { return m_last_submit_ns; }
 
@@ -215,6 +218,7 @@ private:
   volatile bool m_in_use = false;  // see in_use_scope
   std::atomic<std::int64_t>* m_held_since_ns = nullptr;  // see clear_on_submit
   std::int64_t m_last_submit_ns = 0;
+  std::uint64_t m_kernel_entries = 0;  // owner only (its signal handler only outside in_use_scope)
   io_ready_list m_ready;
   owner_counter m_prepared;
   owner_counter m_completed;

@@ -1,7 +1,10 @@
 #include "sched/idle_workers.hpp"
 
 #include "io/ring.hpp"
+#include "sched/cpu_relax.hpp"
 #include "sched/futex.hpp"
+
+#include <thread>
 
 namespace pulse::detail {
 namespace {
@@ -26,11 +29,12 @@ void idle_workers::prepare_park(unsigned self) noexcept {
   const std::uint64_t number = m_parks.load(std::memory_order_relaxed) + 1;
   m_parks.store(number, std::memory_order_relaxed);
   mine.parked_as.store(number, std::memory_order_relaxed);
+  // Counted before armed: a waker can claim only an armed word, and its claim takes the worker
+  // out of the count, which must already hold it (else the count would wrap for a moment).
+  // seq_cst: the counted sleeper must be visible to notify()'s fenced load.
+  m_sleepers.fetch_add(1, std::memory_order_seq_cst);
   // release: a waker that claims the word (acquire) reads the wake fd set before it.
   mine.word.store(armed, std::memory_order_release);
-  // seq_cst: the counted sleeper must be visible to notify()'s fenced load; and a release that
-  // carries the armed word to a waker that acquires the count.
-  m_sleepers.fetch_add(1, std::memory_order_seq_cst);
 }
 
 idle_workers::wake_reason idle_workers::cancel_park(unsigned self) noexcept {
@@ -108,7 +112,7 @@ unsigned idle_workers::armed_choice(wake_rank nearest) const noexcept {
 }
 
 void idle_workers::wake_one(wake_rank nearest) noexcept {
-  do {
+  for (unsigned round = 0;; ++round) {
     // Counted as searching on the sleeper's behalf before the claim, which the sleeper may see at
     // once: a second notify for the same work then wakes nobody else.
     m_searching.fetch_add(1, std::memory_order_seq_cst);
@@ -124,7 +128,18 @@ void idle_workers::wake_one(wake_rank nearest) noexcept {
     // and a look at whether a sleeper is counted with nobody searching.
     m_searching.fetch_sub(1, std::memory_order_seq_cst);
     seq_cst_fence();
-  } while (m_searching.load(std::memory_order_relaxed) == 0 && m_sleepers.load(std::memory_order_acquire) != 0);
+    if (m_searching.load(std::memory_order_relaxed) != 0 || m_sleepers.load(std::memory_order_relaxed) == 0) {
+      return;
+    }
+    // Counted and not armed: a worker between its count and its word, parking, or between its word
+    // and its count, leaving. Its next instruction settles it, unless it was preempted there: then
+    // let it run.
+    if (round < 16) {
+      cpu_relax();
+    } else {
+      std::this_thread::yield();
+    }
+  }
 }
 
 void idle_workers::wake_all() noexcept {

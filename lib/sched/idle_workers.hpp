@@ -1,13 +1,13 @@
 // How workers that run out of work search, park and are woken.
 //
 // A worker with no work first searches (steals, polls the injection queue) for a while, counted in
-// `searching`; then it parks: it arms its slot's word, counts itself in `sleepers`, issues a
+// `searching`; then it parks: it counts itself in `sleepers`, arms its slot's word, issues a
 // seq_cst fence, looks once more for work, and only then sleeps on its own futex word.
 //
 // The slots are lock-free: a worker alone with its I/O parks once per batch of completions (once
 // per request, for a server with one connection), and a mutex around an idle stack cost it four
 // locked instructions per park, a tenth of a nop's round trip. Each worker's word is
-//   not_parked -> armed            the worker, parking (release: its wake fd is set before);
+//   not_parked -> armed            the worker, parking, once counted (release: its wake fd);
 //   armed -> not_parked            the worker, cancelling (a compare-exchange);
 //   armed -> notified | shutdown   a waker, claiming it (a compare-exchange).
 // Exactly one compare-exchange wins on an armed word, so a parked worker is claimed by one waker or
@@ -111,10 +111,9 @@ public:
   void notify(wake_rank nearest = {}) noexcept {
     // seq_cst fence: orders the caller's push before the loads below; see the header comment.
     seq_cst_fence();
-    // relaxed for `searching`: the fence above does the ordering. acquire for `sleepers`: a sleeper
-    // counted itself after arming its word (a release sequence of read-modify-writes), so wake_one
-    // finds that word armed, unless it has changed since.
-    if (m_searching.load(std::memory_order_relaxed) == 0 && m_sleepers.load(std::memory_order_acquire) != 0) {
+    // relaxed: the fence above does the ordering. A sleeper counted may not have armed its word
+    // yet; wake_one waits for that.
+    if (m_searching.load(std::memory_order_relaxed) == 0 && m_sleepers.load(std::memory_order_relaxed) != 0) {
       wake_one(nearest);
     }
   }
