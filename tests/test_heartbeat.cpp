@@ -12,6 +12,7 @@
 // policy (which is called, decides loop splits too, whose out-of-range interval is clamped, and
 // whose select_victim thieves call with the promised arguments and try first, an out-of-range
 // answer taken modulo, the thief's own index skipped);
+// a runtime of one worker promoting nothing at heartbeats (eager and a user policy aside);
 // parallel_for visiting every index exactly once, empty and one-element ranges, ranges ending at
 // SIZE_MAX (on and off the workers), a negative bound refused; parallel_reduce exact under every
 // mode and with an accumulator too big for 64 stack copies; an exception in a loop rethrown after
@@ -379,6 +380,15 @@ TEST_CASE("pcall destroys every value it made, whichever call threw", "[pcall][e
   CHECK(counted::copied == 0);
 }
 
+// What sum_of_squares must give.
+long sum_of_squares_serially(std::size_t n) {
+  long total = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    total += static_cast<long>(i * i);
+  }
+  return total;
+}
+
 pulse::task<long> sum_of_squares(std::size_t n) {
   co_return co_await pulse::parallel_reduce(
       0, n, 0L, [](std::size_t i) { return static_cast<long>(i * i); }, [](long a, long b) { return a + b; });
@@ -408,13 +418,7 @@ public:
 
 TEST_CASE("results are exact under every promotion mode and interval", "[heartbeat][policy]") {
   const std::size_t n = 200'000;
-  const long squares = [&] {
-    long total = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-      total += static_cast<long>(i * i);
-    }
-    return total;
-  }();
+  const long squares = sum_of_squares_serially(n);
   using pulse::promotion_mode;
   for (const auto mode : {promotion_mode::heartbeat, promotion_mode::eager, promotion_mode::adaptive, promotion_mode::serial}) {
     for (const auto interval : {20us, 100us, 1000us}) {
@@ -430,6 +434,33 @@ TEST_CASE("results are exact under every promotion mode and interval", "[heartbe
   CHECK(pulse::sync_wait(rt, fib_pcall_task(27)) == 196418);
   CHECK(pulse::sync_wait(rt, two_long_tasks()));
   CHECK(policy->asked > 0);
+}
+
+TEST_CASE("one worker alone promotes nothing at heartbeats, unless eager or a policy says so", "[heartbeat][policy]") {
+  // Promoted work is for thieves, and a runtime of one worker has none: a loop split there only
+  // reordered its range (reduce 5% slower than its own serial mode). Heartbeats still come (the
+  // same 20 us interval over a few milliseconds of pcalls and loop), and results stay exact.
+  const std::size_t n = 2'000'000;
+  const long squares = sum_of_squares_serially(n);
+  using pulse::promotion_mode;
+  for (const auto mode : {promotion_mode::heartbeat, promotion_mode::adaptive, promotion_mode::eager}) {
+    INFO("mode " << static_cast<int>(mode));
+    pulse::runtime rt{{.workers = 1, .heartbeat = 20us, .promotion = mode}};
+    CHECK(pulse::sync_wait(rt, fib_pcall_task(27)) == 196418);
+    CHECK(pulse::sync_wait(rt, sum_of_squares(n)) == squares);
+    const pulse::stats counters = rt.stats();
+    CHECK(counters.heartbeats > 0);
+    if (mode == promotion_mode::eager) {
+      CHECK(counters.promotions > 0);
+    } else {
+      CHECK(counters.promotions == 0);
+    }
+  }
+  auto counting = std::make_shared<counting_policy>();
+  pulse::runtime rt{{.workers = 1, .heartbeat = 20us, .policy = counting}};
+  CHECK(pulse::sync_wait(rt, sum_of_squares(n)) == squares);
+  CHECK(counting->asked > 0);
+  CHECK(rt.stats().promotions > 0);  // the policy's answer holds, one worker or not
 }
 
 pulse::task<long> visit_each(std::vector<std::atomic<int>>& visits, std::size_t first, std::size_t last) {

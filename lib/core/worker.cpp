@@ -220,7 +220,15 @@ bool worker::heartbeat(std::int64_t now_ns, bool loop_range) noexcept {
                           std::chrono::nanoseconds{m_last_promotion_cost_ns}};
   std::size_t promote = 0;
   if (latent != 0) {
-    promote = m_policy != nullptr ? m_policy->should_promote(sample) : 1;
+    // Promoted work is for thieves, and a runtime of one worker has none: the built-in heartbeat
+    // modes promote nothing there (a loop split at one worker only reorders its range, and cost
+    // reduce 5% at one worker). Eager publishes every fork whatever the count, as classic work
+    // stealing does: it is the mode to compare with. A user's policy decides for itself.
+    if (m_policy != nullptr) {
+      promote = m_policy->should_promote(sample);
+    } else {
+      promote = m_mode == promotion_mode::eager || m_owner.worker_count() > 1 ? 1 : 0;
+    }
   }
   if (promote != 0 && !loop_range) {
     {
