@@ -3,8 +3,8 @@
 // their pool; blocks freed by another thread return to their home pool (remote frees) and are
 // reused; frees of memory from another node are counted; a pool with live blocks is orphaned, not
 // freed, and its blocks can still be freed later; frames created off the workers take the fallback
-// pool and may be freed anywhere; an orphaned pool is freed by the first sweep after its last
-// block comes back (a runtime created or destroyed), its chunks returned to the upstream; a custom memory_resource given in runtime_options supplies every
+// pool and may be freed anywhere; an orphaned pool is freed by the free of its last block, its
+// chunks returned to the upstream then, also when blocks are freed while it is being orphaned; a custom memory_resource given in runtime_options supplies every
 // chunk and gets every one back, and need not be thread-safe; frames above the largest class, also
 // when they outlive the runtime whose worker made them; the process's RSS falls back after
 // a runtime with large pools is destroyed; the inline reads of a worker's thread-locals (its free
@@ -24,6 +24,7 @@
 #include <chrono>
 #include <cstdint>
 #include <fstream>
+#include <memory>
 #include <memory_resource>
 #include <mutex>
 #include <string>
@@ -119,20 +120,54 @@ TEST_CASE("blocks freed by other threads go home and are reused", "[frames][remo
   CHECK(upstream.deallocations == upstream.allocations);
 }
 
-TEST_CASE("a pool with live blocks is orphaned, and freed by the first sweep after they come back", "[frames]") {
+TEST_CASE("a pool with live blocks is orphaned, and its last block's free frees it", "[frames]") {
   counting_resource upstream;
-  const std::size_t orphans_before = frame_pool::sweep_orphans();
   auto* pool = new frame_pool(borrowed(upstream), 0);
   void* kept = pool->allocate(0);
   void* kept_too = pool->allocate(frame_class_of(1000));
   CHECK_FALSE(frame_pool::release_or_orphan(pool));
-  CHECK(frame_pool::sweep_orphans() == orphans_before + 1);
   pool->free_remote(kept);  // e.g. a task created on a worker, destroyed after its runtime
-  CHECK(frame_pool::sweep_orphans() == orphans_before + 1);  // one block still out
-  std::thread([&] { pool->free_remote(kept_too); }).join();
-  CHECK(frame_pool::sweep_orphans() == orphans_before);
+  CHECK(upstream.deallocations == 0);  // one block still out
+  std::thread([&] { pool->free_remote(kept_too); }).join();  // the last: the pool goes with it
   CHECK(upstream.allocations == 2);
   CHECK(upstream.deallocations == upstream.allocations);
+}
+
+TEST_CASE("blocks freed while their pool is orphaned are each counted once", "[frames][remote]") {
+  // Orphaning replaces the remote-free stack with a mark while other threads free blocks: those
+  // pushed before it are counted back by the orphaning, the others count down, and exactly one
+  // free (or the orphaning itself) frees the pool. A block counted twice or not at all would free
+  // it early (AddressSanitizer: use after free) or never (chunks left outstanding).
+  constexpr int rounds = 30;
+  constexpr int freers = 3;
+  constexpr int blocks_each = 2000;
+  for (int round = 0; round < rounds; ++round) {
+    counting_resource upstream;
+    auto* pool = new frame_pool(borrowed(upstream), 0);
+    std::vector<void*> blocks;
+    for (int i = 0; i < freers * blocks_each; ++i) {
+      blocks.push_back(pool->allocate(frame_class_of(static_cast<std::size_t>(64 + (i % 7) * 128))));
+    }
+    std::atomic<bool> go{false};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < freers; ++t) {
+      threads.emplace_back([&, t] {
+        while (!go.load(std::memory_order_acquire)) {
+        }
+        for (int i = t; i < freers * blocks_each; i += freers) {
+          pool->free_remote(blocks[static_cast<std::size_t>(i)]);
+        }
+      });
+    }
+    go.store(true, std::memory_order_release);
+    std::this_thread::sleep_for(std::chrono::microseconds(20 * round));  // orphaned at varying points
+    frame_pool::release_or_orphan(pool);
+    for (auto& thread : threads) {
+      thread.join();
+    }
+    INFO("round " << round);
+    CHECK(upstream.deallocations == upstream.allocations);
+  }
 }
 
 TEST_CASE("frees of memory from another node are counted", "[frames][numa]") {
@@ -204,27 +239,28 @@ TEST_CASE("a frame above the largest class may outlive the runtime whose worker 
 pulse::task<long> small_frame() { co_return 7; }
 pulse::task<pulse::task<long>> make_small_frame() { co_return small_frame(); }
 
-TEST_CASE("a runtime's pools outlive it for frames kept past it, and go when those frames do", "[frames][orphan]") {
-  // Each worker's pool is orphaned when the runtime goes while one of its frames lives on; once the
-  // frame is freed, the next runtime made (or destroyed) frees the pool, and its chunks go back to
-  // the upstream. Before, an orphan was never freed.
-  counting_resource upstream;
-  const std::size_t orphans_before = frame_pool::sweep_orphans();
+TEST_CASE("a runtime's pools outlive it for frames kept past it, and go with the last of them", "[frames][orphan]") {
+  // Each worker's pool is orphaned when the runtime goes while one of its frames lives on; the free
+  // of that frame frees the pool and gives its chunks back to frame_memory, which (as its contract
+  // says) need outlive nothing more: destroyed at once, then other runtimes come and go. Before,
+  // an orphan was never freed; then, for a commit, it was freed at the next runtime's creation,
+  // through the destroyed resource (UndefinedBehaviorSanitizer: invalid vptr).
+  auto upstream = std::make_unique<counting_resource>();
   pulse::task<long> kept;
   {
-    pulse::runtime maker{{.workers = 1, .frame_memory = &upstream}};
+    pulse::runtime maker{{.workers = 1, .frame_memory = upstream.get()}};
     kept = pulse::sync_wait(maker, make_small_frame());
   }
-  CHECK(frame_pool::sweep_orphans() == orphans_before + 1);
-  CHECK(upstream.deallocations < upstream.allocations);  // the orphan keeps its chunk
+  CHECK(upstream->deallocations < upstream->allocations);  // the orphan keeps its chunk
   {
     pulse::runtime other{{.workers = 1}};
     CHECK(pulse::sync_wait(other, std::move(kept)) == 7);  // run and freed on another runtime's worker
   }
-  // Freed by `other`'s destruction at the latest (looked at before sweeping here).
-  CHECK(upstream.deallocations == upstream.allocations);
-  CHECK(upstream.bytes_outstanding == 0);
-  CHECK(frame_pool::sweep_orphans() == orphans_before);
+  CHECK(upstream->deallocations == upstream->allocations);
+  CHECK(upstream->bytes_outstanding == 0);
+  upstream.reset();
+  pulse::runtime later{{.workers = 1}};
+  CHECK(pulse::sync_wait(later, small_frame()) == 7);
 }
 
 // fib by fork whose every frame is larger than any class.

@@ -62,7 +62,6 @@ runtime_impl::runtime_impl(runtime& facade, runtime_options options)
       m_rings_started(m_options.workers),
       m_requests(read_environment_requests()) {
   m_nudge_with_signals = m_options.heartbeat_signals && heartbeat_signal_installed();
-  frame_pool::sweep_orphans();  // pools of earlier runtimes whose last frames have come back since
   if (m_options.frame_memory != nullptr) {
     m_frame_upstream = std::make_shared<serialized_resource>(*m_options.frame_memory);
   }

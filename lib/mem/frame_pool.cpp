@@ -4,11 +4,10 @@
 
 #include <pulse/detail/frame_allocator.hpp>
 
-#include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <new>
 #include <utility>
-#include <vector>
 
 namespace pulse::detail {
 namespace {
@@ -45,17 +44,9 @@ static_assert(sizeof(large_frame_header) % large_frame_alignment == 0 && alignof
 
 constexpr std::size_t large_frame_total(std::size_t frame_bytes) noexcept { return sizeof(large_frame_header) + frame_bytes; }
 
-// The pools whose runtime is gone while some of their frames live on (see the header). Never
-// destroyed, like the fallback pool: frames may be freed into an orphan until exit.
-struct orphanage {
-  std::mutex mutex;
-  std::vector<frame_pool*> pools;  // guarded by mutex
-};
-
-orphanage& orphans() noexcept {
-  static orphanage* const instance = new orphanage();
-  return *instance;
-}
+// The remote-free stack's head once the pool is orphaned: never a block's address (blocks are
+// cache-line aligned). Frees then count the pool's live blocks down instead of pushing.
+frame_free_block* const orphaned_mark = reinterpret_cast<frame_free_block*>(std::uintptr_t{1});
 
 }  // namespace
 
@@ -108,11 +99,22 @@ void* frame_pool::carve(std::size_t size_class) {
 
 void frame_pool::free_remote(void* block) noexcept {
   auto* const node = static_cast<free_block*>(block);
-  node->next = m_remote_frees.load(std::memory_order_relaxed);
-  // release: the block's last use by this thread (the frame's destruction) happens before the
-  // owner, which acquires the stack, hands it out again.
-  while (!m_remote_frees.compare_exchange_weak(node->next, node, std::memory_order_release,
-                                               std::memory_order_relaxed)) {
+  // acquire (here and on failure): a head that is the orphan mark makes the count of live blocks,
+  // stored before it, visible to the decrement below.
+  free_block* head = m_remote_frees.load(std::memory_order_acquire);
+  while (head != orphaned_mark) {
+    node->next = head;
+    // release: the block's last use by this thread (the frame's destruction) happens before the
+    // owner, which acquires the stack, hands it out again.
+    if (m_remote_frees.compare_exchange_weak(head, node, std::memory_order_release, std::memory_order_acquire)) {
+      return;
+    }
+  }
+  // Orphaned: the last block back frees the pool, here and now, inside that frame's deallocation,
+  // so the upstream is called while the frame's resource must still be alive. acq_rel: every
+  // other free's decrement (and its use of its block) happens before the pool goes.
+  if (m_orphan_live_blocks.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    delete this;
   }
 }
 
@@ -135,11 +137,6 @@ bool frame_pool::take_remote_frees() noexcept {
   return took;
 }
 
-bool frame_pool::all_blocks_back() noexcept {
-  take_remote_frees();
-  return live_blocks() == 0;
-}
-
 std::uint64_t frame_pool::live_blocks() const noexcept {
   std::uint64_t free_blocks = 0;
   for (const free_block* list : heads) {
@@ -151,34 +148,27 @@ std::uint64_t frame_pool::live_blocks() const noexcept {
 }
 
 bool frame_pool::release_or_orphan(frame_pool* pool) noexcept {
-  sweep_orphans();
-  if (pool->all_blocks_back()) {
+  pool->take_remote_frees();
+  const std::uint64_t live = pool->live_blocks();
+  if (live == 0) {
     delete pool;
     return true;
   }
-  // Live frames still point into it: leave it to them, to be freed by a later sweep.
-  orphanage& all = orphans();
-  const std::lock_guard lock(all.mutex);
-  try {
-    all.pools.push_back(pool);
-  } catch (...) {
-    // No memory to remember it: it stays for its frames and is never freed, a leak of its
-    // chunks rather than a crash.
+  // Live frames still point into it: the last of them to be freed frees it (free_remote). The
+  // count goes first; then the mark replaces the stack, and blocks pushed since the take above
+  // are counted back here. Until then the count includes them, so no free can reach zero first.
+  pool->m_orphan_live_blocks.store(live, std::memory_order_relaxed);
+  // acq_rel: releases the count to frees that see the mark; acquires the blocks pushed meanwhile.
+  std::uint64_t back_meanwhile = 0;
+  for (free_block* late = pool->m_remote_frees.exchange(orphaned_mark, std::memory_order_acq_rel); late != nullptr;
+       late = late->next) {
+    ++back_meanwhile;
+  }
+  if (back_meanwhile != 0 && pool->m_orphan_live_blocks.fetch_sub(back_meanwhile, std::memory_order_acq_rel) == back_meanwhile) {
+    delete pool;
+    return true;
   }
   return false;
-}
-
-std::size_t frame_pool::sweep_orphans() noexcept {
-  orphanage& all = orphans();
-  const std::lock_guard lock(all.mutex);
-  std::erase_if(all.pools, [](frame_pool* pool) {
-    if (!pool->all_blocks_back()) {
-      return false;
-    }
-    delete pool;
-    return true;
-  });
-  return all.pools.size();
 }
 
 void* frame_allocate_any(std::size_t bytes) {

@@ -17,12 +17,11 @@
 // its peak of live frames, rounded up to chunks. When the runtime is destroyed each pool returns
 // every chunk to the upstream, unless some of its frames are still alive (a task created on a
 // worker and kept past the runtime); then the pool is orphaned, not freed, so those frames stay
-// valid and can still be freed into it. Orphans are kept in a process-wide list, and each is
-// freed at the first sweep after its last frame came back: a sweep runs whenever a runtime is
-// created or destroyed. A sweep takes an orphan's remote frees and counts its blocks under the
-// list's mutex (nobody else touches its free lists: their owner is gone); a frame still being
-// freed is not on the remote stack until its push completes, after which the freeing thread never
-// touches the pool again, so a pool whose blocks are all back is one nobody will reach.
+// valid and can still be freed into it. An orphan counts its live blocks down, and the thread that
+// frees the last one frees the pool then and there (returning its chunks to the upstream while that
+// frame's resource is still alive, as runtime_options::frame_memory's contract has it). Orphaning
+// replaces the remote-free stack with a mark, so each later free either pushed before it (and is
+// counted back by the orphaning) or sees the mark and counts down.
 //
 // Large frames. A frame above the largest class comes from the global heap, or from the upstream if
 // one was given: not from node-bound pages, which cost an mmap and a munmap each (a task with a
@@ -100,17 +99,15 @@ public:
     heads[size_class] = node;
   }
 
-  // Any thread.
+  // Any thread. If the pool is orphaned and this was its last live block, frees the pool.
   void free_remote(void* block) noexcept;
 
   // Where frames above the largest class come from (frame_allocate_any): each keeps a share.
   const std::shared_ptr<std::pmr::memory_resource>& large_frame_upstream() const noexcept { return m_large_frame_upstream; }
 
   // Owner gone (runtime destroyed): frees the pool if none of its blocks is live, else leaves it
-  // for its live frames, as an orphan. Returns whether it freed it. Sweeps the orphans first.
+  // to its live frames, the last of which frees it. Returns whether it freed it now.
   static bool release_or_orphan(frame_pool* pool) noexcept;
-  // Frees every orphan whose blocks have all been freed; returns how many orphans are left.
-  static std::size_t sweep_orphans() noexcept;
 
   int node() const noexcept { return m_node; }
   void count_off_node() noexcept { m_counters.off_node.add(); }
@@ -135,9 +132,6 @@ private:
   bool take_remote_frees() noexcept;
   // Blocks carved and not on a free list: frames still alive somewhere. Owner only.
   std::uint64_t live_blocks() const noexcept;
-  // Takes the remote frees; whether no block is live any more. Owner only (or whoever holds an
-  // orphan: the orphanage's mutex).
-  bool all_blocks_back() noexcept;
 
   const std::shared_ptr<std::pmr::memory_resource> m_upstream;
   const std::shared_ptr<std::pmr::memory_resource> m_large_frame_upstream;
@@ -148,6 +142,7 @@ private:
   frame_pool_counters m_counters;
   // Written by other threads: on a line of its own.
   alignas(cache_line) std::atomic<free_block*> m_remote_frees{nullptr};
+  std::atomic<std::uint64_t> m_orphan_live_blocks{0};  // once orphaned: blocks still out
 };
 
 // The pool of the calling thread: its worker's, or null for threads that are not workers.

@@ -4,7 +4,9 @@
 // (unsynchronized_pool_resource, monotonic_buffer_resource) are not thread-safe, while every worker
 // carves its chunks from it, and frames too large for a pool are allocated and freed through it on
 // whatever thread runs them. So the runtime puts it behind this: its calls are rare (one per 64
-// KiB chunk, one per frame above 2 KiB), and a lock there costs nothing the fast paths see.
+// KiB chunk, one per frame above 2 KiB), and a lock there costs nothing the fast paths see. One
+// mutex for every runtime's: runtimes may share a resource, and a frame (or an orphaned pool, at
+// its last frame) that outlives its runtime calls it while another runtime uses it.
 #pragma once
 
 #include <cstddef>
@@ -18,17 +20,20 @@ public:
   explicit serialized_resource(std::pmr::memory_resource& upstream) noexcept : m_upstream(upstream) {}
 
 private:
+  static std::mutex& every_call() noexcept {
+    static std::mutex* const mutex = new std::mutex();  // never destroyed: frames may go until exit
+    return *mutex;
+  }
   void* do_allocate(std::size_t bytes, std::size_t alignment) override {
-    const std::lock_guard lock(m_mutex);
+    const std::lock_guard lock(every_call());
     return m_upstream.allocate(bytes, alignment);
   }
   void do_deallocate(void* memory, std::size_t bytes, std::size_t alignment) override {
-    const std::lock_guard lock(m_mutex);
+    const std::lock_guard lock(every_call());
     m_upstream.deallocate(memory, bytes, alignment);
   }
   bool do_is_equal(const std::pmr::memory_resource& other) const noexcept override { return this == &other; }
 
-  std::mutex m_mutex;
   std::pmr::memory_resource& m_upstream;
 };
 
