@@ -1,5 +1,10 @@
 // How workers that run out of work search, park and are woken.
 //
+// The design follows Go's scheduler (at most a few "spinning" Ms look for work, the last to stop
+// spinning wakes another: runtime/proc.go, Vyukov's scalable scheduler design) and Tokio's idle
+// protocol (the `searching` count); no lost wake-up rests on the store-buffering (Dekker) pattern
+// between a pusher's fence and a parker's fence, as argued under "Waking" below.
+//
 // A worker with no work first searches (steals, polls the injection queue) for a while, counted in
 // `searching`; then it parks: it counts itself in `sleepers`, arms its slot's word, issues a
 // seq_cst fence, looks once more for work, and only then sleeps on its own futex word.
