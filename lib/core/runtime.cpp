@@ -184,8 +184,8 @@ void runtime_impl::shutdown() noexcept {
     std::fputs("pulse: a runtime was destroyed from one of its own workers; that would deadlock\n", stderr);
     std::abort();
   }
-  // seq_cst, then wake_all under the idle mutex: a worker parking now either is on the idle stack
-  // when wake_all runs, or takes the mutex after it and then sees m_stopping in its last look.
+  // seq_cst, then wake_all's fence and claims: a worker parking now either armed its word before
+  // that fence (and wake_all claims it) or fences after it and sees m_stopping in its last look.
   m_stopping.store(true, std::memory_order_seq_cst);
   m_idle.wake_all();
   cancel_io_once_quiet();
