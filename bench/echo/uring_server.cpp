@@ -2,8 +2,8 @@
 // Raw liburing, one thread, one ring: what pulse's echo example should match when it runs on one
 // worker, since a pulse worker drives the same kind of ring with coroutines on top.
 //
-// The ring is set up as a pulse worker's would be (SINGLE_ISSUER|DEFER_TASKRUN, plain flags on an
-// older kernel), with no SQPOLL (it would take one of two cores). A multishot accept stays armed
+// The ring is set up as a pulse worker's would be (worker_like_ring.hpp: SINGLE_ISSUER|
+// DEFER_TASKRUN, plain flags on an older kernel, no SQPOLL). A multishot accept stays armed
 // on the listener (re-armed whenever a CQE arrives without IORING_CQE_F_MORE; single-shot accepts
 // if the kernel refuses multishot). Each connection has exactly one operation in flight, a recv
 // into its buffer or a send of what that recv got (resent from where it stopped if short), so a
@@ -11,6 +11,7 @@
 // connection closes. A recv of 0 or an error closes that connection alone. SIGINT/SIGTERM (a
 // poll on a signalfd) cancel everything, wait for the cancellations (see drain) and exit 0.
 #include "echo/echo_common.hpp"
+#include "worker_like_ring.hpp"
 
 #include <liburing.h>
 #include <poll.h>
@@ -44,14 +45,8 @@ class server {
  public:
   server(const char* program, int port)
       : m_program(program), m_stop_signals(echo::stop_signal_fd(program)), m_listener(echo::listen_socket(program, port, false)) {
-    io_uring_params params{};
-    params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
-    int rc = io_uring_queue_init_params(ring_entries, &m_ring, &params);
-    if (rc == -EINVAL) {
-      params = io_uring_params{};
-      rc = io_uring_queue_init_params(ring_entries, &m_ring, &params);
-    }
-    if (rc < 0) {
+    unsigned flags = 0;
+    if (const int rc = pulse_bench::init_worker_like_ring(m_ring, ring_entries, flags); rc < 0) {
       // EPERM/ENOSYS where io_uring is disabled (seccomp, kernel.io_uring_disabled): say so.
       echo::die(m_program, "io_uring_queue_init", -rc);
     }

@@ -1,13 +1,12 @@
-// The io_uring baselines' ring, set up as a pulse worker's would be: SINGLE_ISSUER|DEFER_TASKRUN
-// when the kernel takes them (completions are then posted only when this thread enters the kernel
-// to wait, the mode a pulse worker's ring runs in), plain flags otherwise. No SQPOLL: it would take
-// one of two cores.
+// The ring of the io_reads and io_qd1 baselines, in a benchmark: worker_like_ring.hpp's, with the
+// benchmark labelled by the flags it got, or marked failed where io_uring is unavailable.
 #pragma once
+
+#include "worker_like_ring.hpp"
 
 #include <benchmark/benchmark.h>
 #include <liburing.h>
 
-#include <cerrno>
 #include <cstring>
 #include <string>
 
@@ -17,18 +16,12 @@ namespace pulse_bench::io_reads {
 // true; or marks the benchmark failed (io_uring disabled here: seccomp, io_uring_disabled) and
 // returns false.
 inline bool init_raw_ring(benchmark::State& state, io_uring& ring, unsigned entries) {
-  io_uring_params params{};
-  params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
-  int rc = io_uring_queue_init_params(entries, &ring, &params);
-  if (rc == -EINVAL) {
-    params = io_uring_params{};
-    rc = io_uring_queue_init_params(entries, &ring, &params);
-  }
-  if (rc < 0) {
+  unsigned flags = 0;
+  if (const int rc = init_worker_like_ring(ring, entries, flags); rc < 0) {
     state.SkipWithError(("io_uring_queue_init: " + std::string(std::strerror(-rc))).c_str());
     return false;
   }
-  state.SetLabel((params.flags & IORING_SETUP_DEFER_TASKRUN) != 0 ? "single_issuer|defer_taskrun" : "no setup flags");
+  state.SetLabel((flags & IORING_SETUP_DEFER_TASKRUN) != 0 ? "single_issuer|defer_taskrun" : "no setup flags");
   return true;
 }
 

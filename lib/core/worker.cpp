@@ -72,8 +72,8 @@ worker::worker(runtime_impl& owner, unsigned index) noexcept
       m_mode(owner.options().promotion),
       m_policy(owner.options().policy.get()),
       m_interval_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(owner.options().heartbeat).count()),
-      m_latent_work_can_stall(m_policy != nullptr ||
-                              (m_mode != promotion_mode::eager && m_mode != promotion_mode::serial)) {}
+      m_latent_work_can_stall((m_policy != nullptr || (m_mode != promotion_mode::eager && m_mode != promotion_mode::serial)) &&
+                              owner.options().workers > 1) {}
 
 void worker::start() {
   m_thread = std::thread([this] { run(); });
@@ -357,7 +357,7 @@ void worker::publish_entries_held() noexcept {
   m_entries_held_since_ns.store(std::max<std::int64_t>(prepared_since, 1), std::memory_order_relaxed);
   if (!m_latent_work_can_stall && m_owner.worker_count() > 1) {
     // Eager and serial modes wake no thief at a batch (run_ready_from_loop): one that parked with
-    // no worker busy sleeps until woken, and only a searching thief nudges.
+    // no worker busy sleeps until woken, and only a searching thief nudges. (Alone, nobody nudges.)
     m_owner.idle().notify();
   }
 }
@@ -411,7 +411,7 @@ void worker::run_item(work_item item) noexcept {
   // with a parking worker's: either it sees that worker counted as a sleeper and wakes it, or
   // that worker's last look sees us busy (m_busy is set before this) and it parks with a timeout
   // instead of for good.
-  if (m_latent_work_can_stall && m_owner.worker_count() > 1) {
+  if (m_latent_work_can_stall) {
     m_owner.idle().notify();
   }
   run_strand(item);
@@ -645,7 +645,7 @@ void worker::run_ready_from_loop() noexcept {
   }
   m_completions_ran_last = true;
   m_busy.store(true, std::memory_order_relaxed);
-  if (m_latent_work_can_stall && m_owner.worker_count() > 1) {
+  if (m_latent_work_can_stall) {
     m_owner.idle().notify();  // as in run_item
   }
   const std::int64_t started = instrumented ? stretch_start_ns() : 0;
@@ -751,6 +751,10 @@ void worker::publish_io_load(std::uint32_t load) noexcept {
   }
 }
 
+bool worker::alone_waiting_for_io() const noexcept {
+  return m_owner.worker_count() == 1 && m_ring != nullptr && m_ring->in_flight() != 0;
+}
+
 std::int64_t worker::stretch_start_ns() noexcept {
   if (m_last_clock_ns == 0) {
     m_last_clock_ns = monotonic_ns();
@@ -833,8 +837,7 @@ bool worker::search(work_item& next, trace_source& source) noexcept {
   // wakes us anyway. With operations in flight, the ring is the likely source, and spinning would
   // only take the CPU from whoever feeds it (a client on the same core): one look, then park.
   const bool alone = m_owner.worker_count() == 1;
-  const bool alone_waiting_for_io = alone && m_ring != nullptr && m_ring->in_flight() != 0;
-  const int rounds = alone_waiting_for_io ? 1 : search_rounds;
+  const int rounds = alone_waiting_for_io() ? 1 : search_rounds;
   // One look everywhere work can come from.
   const auto look = [&]() noexcept {
     if (m_ring != nullptr) {
@@ -971,8 +974,7 @@ void worker::run() noexcept {
     // sleep in its ring submits, waits for them and reaps them in one system call: searching first
     // would only cost time (the park's last look still sees work from outside). A worker woken to
     // search searches.
-    const bool alone_waiting_for_io = m_owner.worker_count() == 1 && m_ring != nullptr && m_ring->in_flight() != 0;
-    const bool searching = counted_as_searching || !alone_waiting_for_io;
+    const bool searching = counted_as_searching || !alone_waiting_for_io();
     if (!counted_as_searching && searching) {
       idle.start_searching();
     }

@@ -183,6 +183,9 @@ private:
   void publish_io_load(std::uint32_t load) noexcept;
   // run_item from the worker loop: counted as busy time, traced as a task span.
   void run_from_loop(work_item item, trace_source source) noexcept;
+  // A runtime of one worker whose ring has operations in flight: its own completions are its likely
+  // next work, and its sleep in the ring waits for them.
+  bool alone_waiting_for_io() const noexcept;
   // Where a busy stretch or idle spell that begins now begins: m_last_clock_ns, read again if 0.
   std::int64_t stretch_start_ns() noexcept;
   // Counts the idle stretch that began at idle_since and ends at now.
@@ -208,16 +211,8 @@ private:
 
   // Brackets owner operations on the continuation stack and the deque, so that the signal handler,
   // which runs on this same thread, never sees them half done.
-  struct critical_section {
-    explicit critical_section(worker& w) noexcept : self(w) {
-      self.m_in_critical = true;
-      std::atomic_signal_fence(std::memory_order_seq_cst);
-    }
-    ~critical_section() {
-      std::atomic_signal_fence(std::memory_order_seq_cst);
-      self.m_in_critical = false;
-    }
-    worker& self;
+  struct critical_section : signal_guarded_scope {
+    explicit critical_section(worker& w) noexcept : signal_guarded_scope(w.m_in_critical) {}
   };
 
   runtime_impl& m_owner;
@@ -233,7 +228,8 @@ private:
   promotion_mode m_mode;
   promotion_policy* m_policy;  // null: the built-in mode
   std::int64_t m_interval_ns;
-  // Whether latent work waits for a heartbeat (eager publishes it all, serial never does).
+  // Whether latent work waits for a heartbeat that a thief may need (eager publishes it all, serial
+  // never does, and a runtime of one worker has no thief).
   const bool m_latent_work_can_stall;
   std::uint32_t m_poll_every = 16;
   std::uint32_t m_loop_budget = 64;  // loop iterations between polls, adapted like m_poll_every

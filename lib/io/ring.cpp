@@ -73,7 +73,7 @@ io_uring_sqe* io_ring::next_sqe(unsigned needed) noexcept {
 }
 
 void io_ring::prepare(io_operation& op, const io_request& request) {
-  const in_use_scope in_use(*this);
+  const signal_guarded_scope in_use(m_in_use);
   if (m_cancelling_everything) [[unlikely]] {
     m_prepared.add();
     complete(op, -ECANCELED, 0);  // resumed from the ready list, as if the kernel had cancelled it
@@ -154,14 +154,14 @@ void io_ring::prepare(io_operation& op, const io_request& request) {
 }
 
 void io_ring::prepare_cancel(io_operation& op) {
-  const in_use_scope in_use(*this);
+  const signal_guarded_scope in_use(m_in_use);
   io_uring_sqe* const sqe = next_sqe(1);
   io_uring_prep_cancel64(sqe, reinterpret_cast<std::uint64_t>(&op), 0);
   io_uring_sqe_set_data64(sqe, ignored_tag);
 }
 
 void io_ring::cancel_everything() noexcept {
-  const in_use_scope in_use(*this);
+  const signal_guarded_scope in_use(m_in_use);
   m_cancel_everything_asked = true;
   m_cancelling_everything = true;
   // The wake-up read goes too; its CQE re-arms it before the next sleep, as after any wake-up.
@@ -182,7 +182,7 @@ void io_ring::submit() noexcept {
   if (unsubmitted() == 0) {
     return;
   }
-  const in_use_scope in_use(*this);
+  const signal_guarded_scope in_use(m_in_use);
   m_submit_calls.add();
   ++m_kernel_entries;
   m_last_submit_ns = now_ns();
@@ -207,7 +207,7 @@ bool io_ring::completions_pending() const noexcept {
 }
 
 void io_ring::reap() noexcept {
-  const in_use_scope in_use(*this);
+  const signal_guarded_scope in_use(m_in_use);
   const unsigned flags = __atomic_load_n(m_ring.sq.kflags, __ATOMIC_RELAXED);
   if ((flags & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW)) != 0) {
     ++m_kernel_entries;
@@ -279,7 +279,7 @@ void io_ring::arm_wake_read() noexcept {
 }
 
 void io_ring::sleep(std::int64_t timeout_ns, std::int64_t clock_ns) noexcept {
-  const in_use_scope in_use(*this);
+  const signal_guarded_scope in_use(m_in_use);
   arm_wake_read();
   if (!m_ready.empty()) {
     return;  // arming had to make room, and reaped completions meanwhile: nothing to wait for

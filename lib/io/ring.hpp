@@ -33,6 +33,8 @@
 #include <pulse/detail/io_operation.hpp>
 #include <pulse/detail/owner_counter.hpp>
 
+#include "sched/atomics.hpp"
+
 #include <liburing.h>
 
 #include <atomic>
@@ -181,26 +183,6 @@ public:
   static void wake(int wake_fd) noexcept;
 
 private:
-  // Marks the ring in use for its scope (nested scopes keep it so), with signal fences: the
-  // compiler may not move the ring's accesses out of it, past what a signal handler reads.
-  class in_use_scope {
-  public:
-    explicit in_use_scope(io_ring& ring) noexcept : m_ring(ring), m_was_in_use(ring.m_in_use) {
-      m_ring.m_in_use = true;
-      std::atomic_signal_fence(std::memory_order_seq_cst);
-    }
-    ~in_use_scope() {
-      std::atomic_signal_fence(std::memory_order_seq_cst);
-      m_ring.m_in_use = m_was_in_use;
-    }
-    in_use_scope(const in_use_scope&) = delete;
-    in_use_scope& operator=(const in_use_scope&) = delete;
-
-  private:
-    io_ring& m_ring;
-    const bool m_was_in_use;
-  };
-
   // Zeroes the clear_on_submit word: entries are about to go.
   void forget_held() noexcept;
   io_uring_sqe* next_sqe(unsigned needed) noexcept;
@@ -215,10 +197,10 @@ private:
   bool m_wake_armed = false;
   bool m_cancel_everything_asked = false;
   bool m_cancelling_everything = false;
-  volatile bool m_in_use = false;  // see in_use_scope
+  volatile bool m_in_use = false;  // in every member that touches the rings: see Interruption above
   std::atomic<std::int64_t>* m_held_since_ns = nullptr;  // see clear_on_submit
   std::int64_t m_last_submit_ns = 0;
-  std::uint64_t m_kernel_entries = 0;  // owner only (its signal handler only outside in_use_scope)
+  std::uint64_t m_kernel_entries = 0;  // owner only (its signal handler only when m_in_use is not set)
   io_ready_list m_ready;
   owner_counter m_prepared;
   owner_counter m_completed;

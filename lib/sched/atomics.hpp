@@ -76,4 +76,26 @@ struct std_atomics {
   }
 };
 
+// Marks `flag` for its scope, for a signal handler on the same thread that reads it: the handler
+// then knows it interrupted the code in between, and leaves alone what that code was changing.
+// The signal fences keep the compiler from moving the scope's memory accesses out past the flag.
+// Scopes nest: the flag gets its previous value back.
+class signal_guarded_scope {
+public:
+  explicit signal_guarded_scope(volatile bool& flag) noexcept : m_flag(flag), m_was_set(flag) {
+    m_flag = true;
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+  }
+  ~signal_guarded_scope() {
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    m_flag = m_was_set;
+  }
+  signal_guarded_scope(const signal_guarded_scope&) = delete;
+  signal_guarded_scope& operator=(const signal_guarded_scope&) = delete;
+
+private:
+  volatile bool& m_flag;
+  const bool m_was_set;
+};
+
 }  // namespace pulse::detail
